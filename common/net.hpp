@@ -1,0 +1,66 @@
+// net.hpp — socket addresses (parse, format, CIDR match) and socket set-up helpers.
+// Pure formatting/parsing plus thin wrappers over socket(2); owns nothing beyond returned Fds.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "fd.hpp"
+
+// An IPv4 or IPv6 socket address. IPv4-mapped IPv6 addresses (::ffff:a.b.c.d), which a
+// dual-stack socket reports for IPv4 peers, are turned into plain IPv4 by normalize().
+struct SockAddr {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+
+  int family() const noexcept { return ss.ss_family; }
+  uint16_t port() const noexcept;
+  const sockaddr* sa() const noexcept { return reinterpret_cast<const sockaddr*>(&ss); }
+  sockaddr* sa() noexcept { return reinterpret_cast<sockaddr*>(&ss); }
+
+  void normalize() noexcept;
+  std::string ip_string() const;  // "1.2.3.4", "::1"
+  std::string to_string() const;  // "1.2.3.4:5", "[::1]:5"
+  // Writes to_string() into buf (at least 64 bytes); returns its length. No allocation.
+  size_t format(char* buf) const noexcept;
+
+  // An IP literal (v4 or v6, no brackets) plus a port.
+  static std::optional<SockAddr> from_ip(std::string_view ip, uint16_t port);
+};
+
+bool same_address(const SockAddr& a, const SockAddr& b) noexcept;  // family, IP and port
+
+// Parses "IP:PORT", "[V6]:PORT" (port required). nullopt when malformed.
+std::optional<SockAddr> parse_endpoint(std::string_view s);
+
+// A FROM filter: "IP" (all ports of that host) or "IP:PORT" / "[V6]:PORT" (one client).
+// ip is normalized (canonical text, IPv4-mapped shown as IPv4); port 0 means any port.
+struct AddrFilter {
+  std::string ip;
+  uint16_t port = 0;
+  bool any_port() const noexcept { return port == 0; }
+};
+std::optional<AddrFilter> parse_addr_filter(std::string_view s);
+
+// A network "10.0.0.0/8", "fd00::/8" or a single address ("10.1.2.3", "::1").
+struct Cidr {
+  int family = 0;
+  unsigned char bytes[16]{};
+  int prefix = 0;
+  bool contains(const SockAddr& a) const noexcept;
+};
+std::optional<Cidr> parse_cidr(std::string_view s);
+
+// Parses a port number 0..65535; nullopt otherwise.
+std::optional<uint16_t> parse_port(std::string_view s);
+// Parses a decimal unsigned 64-bit number with no sign, no spaces; nullopt otherwise.
+std::optional<uint64_t> parse_u64(std::string_view s);
+
+bool set_nonblocking(int fd) noexcept;
+bool is_loopback(const SockAddr& a) noexcept;
+bool is_wildcard(const SockAddr& a) noexcept;

@@ -1,0 +1,47 @@
+// index.hpp — Index: the attribution index, sender address → its notes. Rebuilt from the
+// store at start and updated after every commit; never the truth (the store is).
+// Keeps positions (0-based note numbers in store order) as compact uint32 arrays, one per
+// client address "IP:PORT" and one per host IP, so HISTORY FROM and CLIENTS need no scan.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "../common/net.hpp"
+
+class Index {
+ public:
+  struct Client {
+    std::string addr;  // "IP:PORT" / "[V6]:PORT", as in note lines
+    uint64_t notes = 0;
+    int64_t first_ms = 0, last_ms = 0;
+    std::vector<uint32_t> positions;
+  };
+
+  void add(uint32_t position, std::string_view addr, int64_t time_ms);
+
+  // Clients in order of their first note.
+  const std::vector<Client>& clients() const noexcept { return clients_; }
+  // The positions a FROM filter selects, in store order; nullptr when it matches nothing.
+  const std::vector<uint32_t>* positions(const AddrFilter& f) const;
+  size_t host_count() const noexcept { return hosts_.size(); }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  using Map = std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>>;
+
+  std::vector<Client> clients_;
+  Map by_addr_;                                 // "IP:PORT" → clients_ index
+  Map by_ip_;                                   // "IP" → hosts_ index
+  std::vector<std::vector<uint32_t>> hosts_;    // positions per host IP
+  // The last address seen, so a burst from one client skips the hash lookups.
+  uint32_t last_client_ = UINT32_MAX, last_host_ = UINT32_MAX;
+};

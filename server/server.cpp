@@ -1,0 +1,316 @@
+// server.cpp — see server.hpp.
+#include "server.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "log.hpp"
+
+namespace {
+int g_signal_pipe = -1;
+
+extern "C" void on_stop_signal(int) {
+  int saved = errno;
+  char c = 's';
+  ssize_t n = ::write(g_signal_pipe, &c, 1);
+  (void)n;
+  errno = saved;
+}
+}  // namespace
+
+int64_t wall_ms() noexcept {
+  timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t mono_ms() noexcept {
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+Server::Server(Config cfg)
+    : cfg_(std::move(cfg)),
+      rate_(cfg_.rate, cfg_.rate_burst),
+      intake_(cfg_, stats_, dedupe_, rate_),
+      scratch_(128 << 10),
+      ctx_{cfg_, store_, index_, stats_, [this](std::string& o) { write_stats(o); }, scratch_} {}
+
+int Server::start(std::string& error) {
+  start_ms_ = mono_ms();
+  auto udp_addr = SockAddr::from_ip(cfg_.host, cfg_.udp_port);
+  auto tcp_addr = SockAddr::from_ip(cfg_.host, cfg_.tcp_port);
+  if (!udp_addr || !tcp_addr) {
+    error = "--host " + cfg_.host + " is not an IPv4 or IPv6 address";
+    return kExitUsage;
+  }
+  RecoveryReport rep;
+  if (!store_.open(cfg_.data_dir, cfg_.repair, rep, error)) return kExitStore;
+  if (rep.torn_bytes || rep.torn_records)
+    log_line(store_.log_path() + ": torn tail cut at byte " + std::to_string(rep.torn_offset) +
+             ": " + std::to_string(rep.torn_bytes) + " bytes of uncommitted notes" +
+             (rep.torn_records ? " and " + std::to_string(rep.torn_records) + " check records"
+                               : std::string()) +
+             " removed (a crash mid-write; nothing acknowledged was lost)");
+  if (rep.rebuilt_checks)
+    log_line("notes.chk was missing: rebuilt from " + store_.log_path() +
+             " (retries of notes sent before cannot be recognised)");
+  if (!rep.repaired_to.empty())
+    log_line("repair: moved " + std::to_string(rep.repaired_bytes) + " damaged bytes to " +
+             rep.repaired_to + "; kept " + std::to_string(store_.count()) + " intact notes");
+  build_index();
+  if (cfg_.udp_port == 0 && cfg_.tcp_port == 0) {
+    // --port 0: one free port number for both protocols, as with a fixed --port. TCP picks
+    // it; UDP takes the same number, or both try again.
+    bool bound = false;
+    for (int attempt = 0; attempt < 32 && !bound; ++attempt) {
+      if (!listener_.open(*tcp_addr, error)) return kExitNetwork;
+      auto same = SockAddr::from_ip(cfg_.host, listener_.local().port());
+      bound = intake_.open(*same, error);
+      if (!bound) listener_.close();
+    }
+    if (!bound) return kExitNetwork;
+  } else if (!intake_.open(*udp_addr, error) || !listener_.open(*tcp_addr, error)) {
+    return kExitNetwork;
+  }
+  if (::pipe2(self_pipe_, O_NONBLOCK | O_CLOEXEC) != 0) {
+    error = std::string("cannot create the signal pipe: ") + std::strerror(errno);
+    return kExitFailure;
+  }
+  g_signal_pipe = self_pipe_[1];
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  ::signal(SIGXFSZ, SIG_IGN);  // a file size limit must fail the write (EFBIG), not kill us
+
+  if (!is_loopback(*udp_addr) && cfg_.allow.empty())
+    log_line("warning: listening on " + cfg_.host +
+             " without --allow: anyone who can reach this host may read and write notes");
+  loop_.watch(self_pipe_[0], true, false);
+  loop_.watch(intake_.fd(), true, false);
+  loop_.watch(listener_.fd(), true, false);
+
+  std::string line = "dailynetd ready udp=" + intake_.local().to_string() +
+                     " tcp=" + listener_.local().to_string() + " store=" + store_.log_path() +
+                     " notes=" + std::to_string(store_.count()) + "\n";
+  std::fputs(line.c_str(), stdout);
+  std::fflush(stdout);
+  log_line("store " + store_.log_path() + ": " + std::to_string(store_.count()) +
+           " notes, next seq " + std::to_string(store_.next_seq()) + "; fsync " +
+           (cfg_.fsync == FsyncMode::always     ? "always"
+            : cfg_.fsync == FsyncMode::everysec ? "everysec"
+                                                : "never") +
+           "; UDP receive buffer " + std::to_string(intake_.receive_buffer()) + " bytes");
+  return kExitOk;
+}
+
+void Server::build_index() {
+  // The store is the truth: attribution and exactly-once state come from its lines/records.
+  for (size_t p = 0; p < store_.count(); ++p) {
+    std::string_view line = store_.recovered_line(p);
+    size_t t1 = line.find('\t');
+    size_t t2 = line.find('\t', t1 + 1);
+    size_t t3 = line.find('\t', t2 + 1);
+    auto ms = parse_time_ms(line.substr(t1 + 1, t2 - t1 - 1));
+    index_.add(static_cast<uint32_t>(p), line.substr(t2 + 1, t3 - t2 - 1), ms ? *ms : 0);
+    if (uint64_t id = store_.recovered_client_id(p))
+      dedupe_.restore(id, store_.recovered_msg(p), store_.seq_at(p));
+  }
+  store_.release_recovery();
+}
+
+int Server::run() {
+  while (!stopping_) {
+    update_interest();
+    int timeout = udp_more_ ? 0 : 250;
+    if (loop_.wait(timeout) < 0) {
+      log_line(std::string("select failed: ") + std::strerror(errno));
+      return 1;
+    }
+    turn(mono_ms());
+  }
+  shutdown();
+  return 0;
+}
+
+void Server::update_interest() {
+  loop_.watch(intake_.fd(), true, intake_.replies_pending());
+  for (auto& s : sessions_) loop_.watch(s->fd(), s->wants_read(), s->wants_write(ctx_));
+}
+
+void Server::turn(int64_t now_ms) {
+  if (loop_.readable(self_pipe_[0])) {
+    char buf[16];
+    while (::read(self_pipe_[0], buf, sizeof buf) > 0) {
+    }
+    stopping_ = true;
+    log_line("stopping: signal received");
+  }
+  int64_t wall = wall_ms();
+  if (loop_.readable(intake_.fd()) || udp_more_) udp_more_ = intake_.read_turn(wall);
+  for (size_t i = 0; i < sessions_.size(); ++i) {
+    TcpSession& s = *sessions_[i];
+    if (loop_.readable(s.fd())) s.on_readable(ctx_, now_ms);
+  }
+  if (!stopping_ && listener_.fd() >= 0 && loop_.readable(listener_.fd()))
+    listener_.accept_ready(cfg_, stats_, sessions_.size(),
+                           [this](Fd fd, const SockAddr& peer) { on_accept(std::move(fd), peer); });
+  commit(now_ms);
+  if (loop_.writable(intake_.fd())) intake_.flush_replies();
+  for (size_t i = 0; i < sessions_.size(); ++i) {
+    TcpSession& s = *sessions_[i];
+    if (loop_.writable(s.fd()) || s.following() || s.wants_write(ctx_)) s.on_writable(ctx_, now_ms);
+  }
+  close_finished();
+  if (now_ms - last_timer_ms_ >= 200) check_timers(now_ms);
+}
+
+void Server::commit(int64_t now_ms) {
+  const std::vector<NoteToAppend>& notes = intake_.notes();
+  uint64_t first_seq = store_.next_seq();
+  bool ok = true;
+  if (!notes.empty()) {
+    std::string error;
+    size_t first_pos = store_.count();
+    ok = store_.append(notes, cfg_.fsync, error);
+    if (ok) {
+      ++stats_.store_commits;
+      if (cfg_.fsync == FsyncMode::always) ++stats_.store_syncs;
+      for (size_t i = 0; i < notes.size(); ++i)
+        index_.add(static_cast<uint32_t>(first_pos + i), notes[i].addr, notes[i].time_ms);
+    } else {
+      ++stats_.store_append_failures;
+      if (now_ms - last_store_error_log_ms_ > 1000) {
+        last_store_error_log_ms_ = now_ms;
+        log_line(error + "; " + std::to_string(notes.size()) +
+                 " notes refused with 'ERR store unavailable'; writing resumes when the disk "
+                 "accepts it again");
+      }
+    }
+  }
+  intake_.end_turn(ok, first_seq);
+}
+
+void Server::on_accept(Fd fd, const SockAddr& peer) {
+  int raw = fd.get();
+  sessions_.push_back(std::make_unique<TcpSession>(std::move(fd), peer, mono_ms()));
+  loop_.watch(raw, true, false);
+}
+
+void Server::close_finished() {
+  for (size_t i = 0; i < sessions_.size();) {
+    TcpSession& s = *sessions_[i];
+    if (!s.done()) {
+      ++i;
+      continue;
+    }
+    if (s.close_reason() && std::strcmp(s.close_reason(), "connection reset by peer") != 0)
+      log_line("closed " + s.peer() + ": " + s.close_reason());
+    loop_.forget(s.fd());
+    sessions_[i] = std::move(sessions_.back());
+    sessions_.pop_back();
+  }
+}
+
+void Server::check_timers(int64_t now_ms) {
+  last_timer_ms_ = now_ms;
+  if (cfg_.fsync == FsyncMode::everysec && store_.dirty() && now_ms - last_sync_ms_ >= 1000) {
+    std::string error;
+    if (store_.sync(error))
+      ++stats_.store_syncs;
+    else
+      log_line(error);
+    last_sync_ms_ = now_ms;
+  }
+  for (auto& s : sessions_) {
+    if (s->done()) continue;
+    if (const char* why = s->check_timeouts(ctx_, now_ms)) {
+      if (std::strcmp(why, "idle") == 0)
+        ++stats_.tcp_closed_idle;
+      else if (std::strcmp(why, "closing") != 0)
+        ++stats_.tcp_closed_stalled;
+      s->abort(why);
+    }
+  }
+}
+
+void Server::shutdown() {
+  // Stop accepting and reading; what was received is committed (the last turn did);
+  // pending output gets at most 2 s.
+  listener_.close();
+  for (auto& s : sessions_) s->begin_shutdown();
+  int64_t deadline = mono_ms() + 2000;
+  while (mono_ms() < deadline) {
+    intake_.flush_replies();
+    close_finished();
+    if (sessions_.empty() && !intake_.replies_pending()) break;
+    update_interest();
+    loop_.wait(50);
+    for (auto& s : sessions_) s->on_writable(ctx_, mono_ms());
+  }
+  std::string error;
+  if (!store_.sync(error)) log_line(error);
+  log_line("stopped: " + std::to_string(store_.count()) + " notes in " + store_.log_path());
+}
+
+void Server::write_stats(std::string& out) const {
+  auto line = [&out](const char* name, uint64_t v) {
+    out += name;
+    out += ' ';
+    out += std::to_string(v);
+    out += '\n';
+  };
+  uint64_t refused = stats_.udp_refused_empty + stats_.udp_refused_too_long +
+                     stats_.udp_refused_bad_utf8 + stats_.udp_refused_control +
+                     stats_.udp_refused_display + stats_.udp_refused_truncated +
+                     stats_.udp_refused_malformed + stats_.udp_refused_rate +
+                     stats_.udp_refused_store;
+  line("notes_stored", store_.count());
+  line("last_seq", store_.last_seq());
+  line("store_bytes", store_.bytes());
+  line("store_commits", stats_.store_commits);
+  line("store_syncs", stats_.store_syncs);
+  line("store_append_failures", stats_.store_append_failures);
+  line("udp_datagrams_received", stats_.udp_datagrams);
+  line("udp_datagrams_marked", stats_.udp_marked_datagrams);
+  line("udp_notes_accepted", stats_.udp_notes_accepted);
+  line("udp_refused", refused);
+  line("udp_refused_empty", stats_.udp_refused_empty);
+  line("udp_refused_too_long", stats_.udp_refused_too_long);
+  line("udp_refused_bad_utf8", stats_.udp_refused_bad_utf8);
+  line("udp_refused_control_char", stats_.udp_refused_control);
+  line("udp_refused_display_hazard", stats_.udp_refused_display);
+  line("udp_refused_truncated", stats_.udp_refused_truncated);
+  line("udp_refused_malformed", stats_.udp_refused_malformed);
+  line("udp_refused_rate_limited", stats_.udp_refused_rate);
+  line("udp_refused_store_unavailable", stats_.udp_refused_store);
+  line("udp_duplicates_answered", stats_.udp_duplicates);
+  line("udp_out_of_order", stats_.udp_out_of_order);
+  line("udp_dropped_not_allowed", stats_.udp_dropped_allow);
+  line("udp_replies_dropped", stats_.udp_replies_dropped);
+  line("udp_receive_buffer_bytes", static_cast<uint64_t>(intake_.receive_buffer()));
+  line("tcp_connections_open", sessions_.size());
+  line("tcp_connections_accepted", stats_.tcp_accepted);
+  line("tcp_refused_not_allowed", stats_.tcp_refused_allow);
+  line("tcp_refused_busy", stats_.tcp_refused_busy);
+  line("tcp_accept_errors", stats_.tcp_accept_errors);
+  line("tcp_closed_idle", stats_.tcp_closed_idle);
+  line("tcp_closed_stalled", stats_.tcp_closed_stalled);
+  line("tcp_closed_line_too_long", stats_.tcp_closed_line_too_long);
+  line("tcp_commands", stats_.tcp_commands);
+  line("tcp_history_bytes_sent", stats_.tcp_history_bytes);
+  line("clients", index_.clients().size());
+  line("exactly_once_clients", dedupe_.size());
+  line("uptime_seconds", static_cast<uint64_t>((mono_ms() - start_ms_) / 1000));
+}

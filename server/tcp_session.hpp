@@ -1,0 +1,101 @@
+// tcp_session.hpp — TcpSession: one TCP connection. Owns its fd (closed on destruction), its
+// input and output buffers and, while a HISTORY or FOLLOW runs, a cursor into the store.
+// Does not touch other sessions and never destroys itself: it marks itself closing and the
+// server removes it at the end of the turn.
+//
+// States: commands  — reads lines, answers them in order (pipelining works);
+//         history   — streams a snapshot from the store as the socket drains, then END;
+//         follow    — streams, then each new matching note; only QUIT is still read;
+//         closing   — flushes what is pending (at most a few seconds), then goes.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "../common/buffer.hpp"
+#include "../common/fd.hpp"
+#include "../common/net.hpp"
+#include "../common/protocol.hpp"
+#include "config.hpp"
+#include "index.hpp"
+#include "stats.hpp"
+#include "store.hpp"
+
+// What a session may see of the server.
+struct SessionContext {
+  const Config& cfg;
+  const Store& store;
+  const Index& index;
+  Stats& stats;
+  std::function<void(std::string&)> write_stats;  // STATS body lines
+  std::vector<char>& scratch;                     // shared read buffer (one thread)
+};
+
+class TcpSession {
+ public:
+  static constexpr size_t kMaxInput = 64 << 10;          // unread input kept at most
+  static constexpr size_t kOutputHighWater = 256 << 10;  // stop producing above this
+  static constexpr size_t kTurnWriteBudget = 1 << 20;    // bytes sent per turn
+  static constexpr uint64_t kFollowBacklogMax = 16 << 20;
+
+  TcpSession(Fd fd, const SockAddr& peer, int64_t now_ms);
+  TcpSession(const TcpSession&) = delete;
+  TcpSession& operator=(const TcpSession&) = delete;
+
+  int fd() const noexcept { return fd_.get(); }
+  const std::string& peer() const noexcept { return peer_text_; }
+  bool closing() const noexcept { return state_ == State::closing; }
+  bool done() const noexcept { return closing() && out_.empty(); }
+  bool following() const noexcept { return state_ == State::follow; }
+  bool wants_read() const noexcept;
+  bool wants_write(const SessionContext& ctx) const noexcept;
+
+  // Reads what is there and answers complete command lines.
+  void on_readable(SessionContext& ctx, int64_t now_ms);
+  // Sends pending output and streams more from the store.
+  void on_writable(SessionContext& ctx, int64_t now_ms);
+  // Idle and stall limits. Returns a reason when the session must go now.
+  const char* check_timeouts(const SessionContext& ctx, int64_t now_ms) const noexcept;
+  // Server stop: answer nothing more, give pending output a last chance.
+  void begin_shutdown() noexcept;
+  void abort(const char* reason) noexcept;
+  const char* close_reason() const noexcept { return close_reason_; }
+
+ private:
+  enum class State { commands, history, follow, closing };
+
+  void process_lines(SessionContext& ctx, int64_t now_ms);
+  void write_some(SessionContext& ctx, int64_t now_ms);
+  void execute(const Command& c, SessionContext& ctx);
+  void start_stream(const Command& c, SessionContext& ctx, State state);
+  // Adds stream output (into out_, or straight to the socket with sendfile) within budget.
+  // Returns bytes moved to the socket by sendfile.
+  size_t stream(SessionContext& ctx, size_t budget, int64_t now_ms);
+  size_t stream_range(SessionContext& ctx, size_t budget, int64_t now_ms);
+  void stream_positions(SessionContext& ctx, const std::vector<uint32_t>& list);
+  bool stream_finished(const SessionContext& ctx) const noexcept;
+  uint64_t stream_end_pos(const SessionContext& ctx) const noexcept;
+  // Writes out_ to the socket; false when the peer is gone.
+  bool flush(SessionContext& ctx, size_t& budget, int64_t now_ms);
+  void moved(int64_t now_ms) noexcept { last_io_ms_ = last_progress_ms_ = now_ms; }
+
+  Fd fd_;
+  SockAddr peer_addr_;
+  std::string peer_text_;
+  Buffer in_, out_;
+  State state_ = State::commands;
+  bool peer_eof_ = false;
+  const char* close_reason_ = nullptr;
+  int64_t last_io_ms_, last_progress_ms_;
+  // The running HISTORY or FOLLOW.
+  std::optional<AddrFilter> from_;
+  uint64_t pos_ = 0;        // next store position (no FROM) or list index (FROM)
+  uint64_t end_ = 0;        // HISTORY snapshot end, same units
+  uint64_t byte_off_ = 0;   // no FROM: next byte of notes.log to send
+  uint64_t lines_ = 0;      // HISTORY: lines the END will count
+  uint64_t follow_base_ = 0;  // FOLLOW: store bytes when it started (backlog is past it)
+  bool caught_up_ = false;    // FOLLOW: nothing was pending at the end of the last write
+};

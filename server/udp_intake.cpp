@@ -1,0 +1,279 @@
+// udp_intake.cpp — see udp_intake.hpp. The marked-datagram rules (exactly once, in order):
+//  * a client's notes are taken strictly in message order: a datagram whose first message
+//    is beyond the next expected one is answered "WAIT <next>" and dropped (Go-Back-N);
+//  * its floor says every message below it is settled on the client's side (acknowledged or
+//    refused), so the server may move `next` up to it (e.g. after it forgot the client);
+//  * messages below `next` are retries: answered from the table with their original seqs,
+//    never stored again; the table is rebuilt from the store after a restart.
+#include "udp_intake.hpp"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+UdpIntake::UdpIntake(const Config& cfg, Stats& stats, Dedupe& dedupe, RateLimiter& rate)
+    : cfg_(cfg), stats_(stats), dedupe_(dedupe), rate_(rate) {}
+
+bool UdpIntake::open(const SockAddr& bind_to, std::string& error) {
+  std::string where = bind_to.to_string();
+  fd_.reset(::socket(bind_to.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd_.valid()) {
+    error = "cannot create a UDP socket for " + where + ": " + std::strerror(errno);
+    return false;
+  }
+  if (bind_to.family() == AF_INET6) {
+    int off = 0;  // "::" serves IPv4 too (dual stack)
+    ::setsockopt(fd_.get(), IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+  }
+  // As large a receive buffer as the system allows, so bursts wait in the kernel, not drop.
+  for (int want = 64 << 20; want >= (1 << 20); want >>= 1)
+    if (::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) == 0) break;
+  int want = 64 << 20;
+  ::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUF, &want, sizeof want);
+  socklen_t sl = sizeof rcvbuf_;
+  ::getsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUF, &rcvbuf_, &sl);
+  if (::bind(fd_.get(), bind_to.sa(), bind_to.len) != 0) {
+    error = "cannot bind UDP " + where + ": " + std::strerror(errno);
+    return false;
+  }
+  local_.len = sizeof local_.ss;
+  ::getsockname(fd_.get(), local_.sa(), &local_.len);
+  local_.normalize();
+  slot_size_ = std::max(kMarkedMax, cfg_.max_note + 2) + 1;  // +1 reveals a longer datagram
+  bufs_.resize(kTurnBudget * slot_size_);
+  peers_.resize(kTurnBudget);
+  addr_text_.resize(kTurnBudget * 64);
+  addr_len_.resize(kTurnBudget);
+  notes_.reserve(kTurnBudget);
+  waiting_.reserve(kTurnBudget);
+  return true;
+}
+
+bool UdpIntake::read_turn(int64_t now_ms) {
+  constexpr size_t kBatch = 64;
+  mmsghdr msgs[kBatch];
+  iovec iov[kBatch];
+  while (used_ < kTurnBudget) {
+    size_t n = std::min(kBatch, kTurnBudget - used_);
+    for (size_t i = 0; i < n; ++i) {
+      size_t slot = used_ + i;
+      iov[i] = {bufs_.data() + slot * slot_size_, slot_size_};
+      msgs[i].msg_hdr = {};
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+      msgs[i].msg_hdr.msg_name = &peers_[slot].ss;
+      msgs[i].msg_hdr.msg_namelen = sizeof peers_[slot].ss;
+    }
+    int got = ::recvmmsg(fd_.get(), msgs, static_cast<unsigned>(n), MSG_DONTWAIT, nullptr);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      return false;  // EAGAIN: empty; others (e.g. ECONNREFUSED echoes) are not ours to fix
+    }
+    for (int i = 0; i < got; ++i) {
+      uint32_t slot = static_cast<uint32_t>(used_ + static_cast<size_t>(i));
+      peers_[slot].len = msgs[i].msg_hdr.msg_namelen;
+      bool truncated = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0 ||
+                       msgs[i].msg_len >= slot_size_;
+      on_datagram(slot, msgs[i].msg_len, truncated, now_ms);
+    }
+    used_ += static_cast<size_t>(got);
+    if (static_cast<size_t>(got) < n) return false;
+  }
+  return true;
+}
+
+void UdpIntake::count_refusal(NoteError e) noexcept {
+  switch (e) {
+    case NoteError::empty: ++stats_.udp_refused_empty; break;
+    case NoteError::too_long: ++stats_.udp_refused_too_long; break;
+    case NoteError::bad_utf8: ++stats_.udp_refused_bad_utf8; break;
+    case NoteError::control_char: ++stats_.udp_refused_control; break;
+    case NoteError::display_hazard: ++stats_.udp_refused_display; break;
+    case NoteError::ok: break;
+  }
+}
+
+void UdpIntake::on_datagram(uint32_t slot, size_t len, bool truncated, int64_t now_ms) {
+  SockAddr& peer = peers_[slot];
+  peer.normalize();
+  if (!cfg_.allowed(peer)) {
+    ++stats_.udp_dropped_allow;  // no reply: the server must not answer strangers
+    return;
+  }
+  ++stats_.udp_datagrams;
+  addr_len_[slot] = static_cast<uint8_t>(peer.format(&addr_text_[slot * 64]));
+  if (truncated) {
+    ++stats_.udp_refused_truncated;
+    reply(slot, "ERR datagram too large\n");
+    return;
+  }
+  std::string_view data(bufs_.data() + slot * slot_size_, len);
+  if (is_marked(data)) {
+    ++stats_.udp_marked_datagrams;
+    on_marked(slot, data, now_ms);
+    return;
+  }
+  std::string_view note = strip_one_newline(data);
+  NoteCheck c = validate_note(note, cfg_.max_note);
+  if (!c.ok()) {
+    count_refusal(c.error);
+    reply(slot, "ERR " + note_error_reason(c, cfg_.max_note) + "\n");
+    return;
+  }
+  if (rate_.enabled() && !rate_.take(peer, 1, now_ms)) {
+    ++stats_.udp_refused_rate;
+    reply(slot, "ERR rate limited\n");
+    return;
+  }
+  waiting_.push_back({Waiting::Kind::plain, slot, static_cast<uint32_t>(notes_.size()), 1, 0, 0, 0, 0, {}});
+  notes_.push_back({now_ms, std::string_view(&addr_text_[slot * 64], addr_len_[slot]), note, 0, 0});
+}
+
+void UdpIntake::on_marked(uint32_t slot, std::string_view data, int64_t now_ms) {
+  auto m = parse_marked(data);
+  if (!m) {
+    ++stats_.udp_refused_malformed;
+    reply(slot, "ERR malformed marked datagram\n");
+    return;
+  }
+  const uint64_t k = m->notes.size();
+  Dedupe::Client& c = dedupe_.get(m->client_id, m->first);
+  if (c.pending_next < m->floor) c.pending_next = m->floor;
+  if (m->first > c.pending_next) {
+    ++stats_.udp_out_of_order;
+    reply(slot, format_marked_reply({MarkedReply::Kind::wait, c.pending_next, 0, 0, 0, {}}));
+    return;
+  }
+  if (m->first + k <= c.pending_next) {
+    stats_.udp_duplicates += k;
+    waiting_.push_back({Waiting::Kind::duplicate, slot, 0, 0, m->client_id, m->first, k, 0, {}});
+    return;
+  }
+  const uint64_t start = c.pending_next;  // messages below it in this datagram are retries
+  const uint64_t count = m->first + k - start;
+  if (rate_.enabled() && !rate_.take(peers_[slot], static_cast<double>(count), now_ms)) {
+    ++stats_.udp_refused_rate;
+    reply(slot, format_marked_reply(
+                    {MarkedReply::Kind::err, start, 0, 0, 0, std::string(kReasonRateLimited)}));
+    return;
+  }
+  Waiting w{Waiting::Kind::marked, slot, static_cast<uint32_t>(notes_.size()), 0,
+            m->client_id, start, count, 0, {}};
+  std::string_view addr(&addr_text_[slot * 64], addr_len_[slot]);
+  for (uint64_t i = start - m->first; i < k; ++i) {
+    std::string_view note = m->notes[i];
+    NoteCheck chk = validate_note(note, cfg_.max_note);
+    if (!chk.ok()) {
+      count_refusal(chk.error);
+      w.refused_mask |= uint64_t{1} << (m->first + i - start);
+      if (w.reason.empty()) w.reason = note_error_reason(chk, cfg_.max_note);
+      continue;
+    }
+    notes_.push_back({now_ms, addr, note, m->client_id, m->first + i});
+    ++w.stored;
+  }
+  c.pending_next = m->first + k;
+  waiting_.push_back(std::move(w));
+}
+
+void UdpIntake::reply(uint32_t slot, std::string_view text) {
+  if (replies_.size() - reply_head_ >= kMaxQueuedReplies) {
+    ++stats_.udp_replies_dropped;
+    return;
+  }
+  Reply r;
+  r.to = peers_[slot];
+  r.len = static_cast<uint8_t>(std::min(text.size(), kMaxUdpReply));
+  std::memcpy(r.text, text.data(), r.len);
+  if (r.len == kMaxUdpReply) r.text[kMaxUdpReply - 1] = '\n';
+  replies_.push_back(r);
+}
+
+void UdpIntake::end_turn(bool committed, uint64_t first_seq) {
+  for (const Waiting& w : waiting_) {
+    if (!committed) {
+      ++stats_.udp_refused_store;
+      if (w.kind == Waiting::Kind::plain)
+        reply(w.slot, "ERR store unavailable\n");
+      else
+        reply(w.slot, format_marked_reply({MarkedReply::Kind::err, w.first_msg, 0, 0, 0,
+                                           std::string(kReasonStoreUnavailable)}));
+      continue;
+    }
+    switch (w.kind) {
+      case Waiting::Kind::plain: {
+        char buf[32];
+        int n = std::snprintf(buf, sizeof buf, "OK %llu\n",
+                              static_cast<unsigned long long>(first_seq + w.first_note));
+        reply(w.slot, std::string_view(buf, static_cast<size_t>(n)));
+        ++stats_.udp_notes_accepted;
+        break;
+      }
+      case Waiting::Kind::marked: {
+        uint64_t seq = w.stored ? first_seq + w.first_note : 0;
+        Dedupe::Client& c = dedupe_.get(w.client_id, w.first_msg);
+        dedupe_.settle(c, {w.first_msg, seq, w.refused_mask, static_cast<uint32_t>(w.count)});
+        stats_.udp_notes_accepted += w.stored;
+        reply(w.slot, format_marked_reply({MarkedReply::Kind::ok, w.first_msg, w.count, seq,
+                                           w.refused_mask, w.reason}));
+        break;
+      }
+      case Waiting::Kind::duplicate: {
+        Dedupe::Client& c = dedupe_.get(w.client_id, w.first_msg);
+        MarkedReply r{MarkedReply::Kind::ok, w.first_msg, w.count, 0, 0, {}};
+        for (uint64_t i = 0; i < w.count; ++i) {
+          uint64_t s = Dedupe::lookup(c, w.first_msg + i);
+          if (s == 0) {
+            r.refused_mask |= uint64_t{1} << i;
+            r.reason = "refused";
+          } else if (s != UINT64_MAX && r.seq == 0) {
+            r.seq = s - (i - static_cast<uint64_t>(__builtin_popcountll(
+                                 r.refused_mask & ((uint64_t{1} << i) - 1))));
+          }
+        }
+        reply(w.slot, format_marked_reply(r));
+        break;
+      }
+    }
+  }
+  dedupe_.end_turn(committed);
+  waiting_.clear();
+  notes_.clear();
+  used_ = 0;
+  flush_replies();
+}
+
+void UdpIntake::flush_replies() {
+  constexpr size_t kBatch = 256;
+  mmsghdr msgs[kBatch];
+  iovec iov[kBatch];
+  while (reply_head_ < replies_.size()) {
+    size_t n = std::min(kBatch, replies_.size() - reply_head_);
+    for (size_t i = 0; i < n; ++i) {
+      Reply& r = replies_[reply_head_ + i];
+      iov[i] = {r.text, r.len};
+      msgs[i].msg_hdr = {};
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+      msgs[i].msg_hdr.msg_name = &r.to.ss;
+      msgs[i].msg_hdr.msg_namelen = r.to.len;
+    }
+    int sent = ::sendmmsg(fd_.get(), msgs, static_cast<unsigned>(n), MSG_DONTWAIT);
+    if (sent < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) break;
+      // The first reply could not go (e.g. unreachable peer): drop it and go on.
+      ++stats_.udp_replies_dropped;
+      ++reply_head_;
+      continue;
+    }
+    reply_head_ += static_cast<size_t>(sent);
+  }
+  if (reply_head_ == replies_.size()) {
+    replies_.clear();
+    reply_head_ = 0;
+  }
+}

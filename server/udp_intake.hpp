@@ -1,0 +1,81 @@
+// udp_intake.hpp — UdpIntake: the UDP socket. Reads a turn's datagrams in batches
+// (recvmmsg), validates them in place, queues accepted notes for the turn's commit, and after
+// the commit sends every reply in one sendmmsg. Owns the socket and the receive slots; keeps
+// no per-peer objects beyond the exactly-once table (Dedupe) and rate buckets it is given.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "../common/fd.hpp"
+#include "../common/net.hpp"
+#include "../common/protocol.hpp"
+#include "config.hpp"
+#include "dedupe.hpp"
+#include "rate_limit.hpp"
+#include "stats.hpp"
+#include "store.hpp"
+
+class UdpIntake {
+ public:
+  static constexpr size_t kTurnBudget = 1024;   // datagrams read per turn
+  static constexpr size_t kMarkedMax = 8192;    // largest marked datagram the client sends
+  static constexpr size_t kMaxQueuedReplies = 65536;
+
+  UdpIntake(const Config& cfg, Stats& stats, Dedupe& dedupe, RateLimiter& rate);
+  bool open(const SockAddr& bind_to, std::string& error);
+  int fd() const noexcept { return fd_.get(); }
+  const SockAddr& local() const noexcept { return local_; }
+  int receive_buffer() const noexcept { return rcvbuf_; }
+
+  // Reads datagrams until the socket is empty or the turn's budget is spent. Returns true
+  // when it stopped at the budget (more may be waiting).
+  bool read_turn(int64_t now_ms);
+  // The notes accepted this turn, to commit in this order; views stay valid until end_turn.
+  const std::vector<NoteToAppend>& notes() const noexcept { return notes_; }
+  // After the commit attempt: queue every reply of the turn, settle or roll back the
+  // exactly-once table, try to send, and reset for the next turn.
+  void end_turn(bool committed, uint64_t first_seq);
+  // Sends queued replies (sendmmsg) until done or the socket is full.
+  void flush_replies();
+  bool replies_pending() const noexcept { return reply_head_ < replies_.size(); }
+
+ private:
+  struct Waiting {  // a datagram whose reply depends on the commit
+    enum class Kind : uint8_t { plain, marked, duplicate } kind;
+    uint32_t slot;
+    uint32_t first_note;  // index in notes_
+    uint32_t stored;      // notes of it in notes_
+    uint64_t client_id = 0, first_msg = 0, count = 0, refused_mask = 0;
+    std::string reason;
+  };
+  struct Reply {
+    SockAddr to;
+    uint8_t len;
+    char text[kMaxUdpReply];
+  };
+
+  void on_datagram(uint32_t slot, size_t len, bool truncated, int64_t now_ms);
+  void on_marked(uint32_t slot, std::string_view data, int64_t now_ms);
+  void count_refusal(NoteError e) noexcept;
+  void reply(uint32_t slot, std::string_view text);
+
+  const Config& cfg_;
+  Stats& stats_;
+  Dedupe& dedupe_;
+  RateLimiter& rate_;
+  Fd fd_;
+  SockAddr local_;
+  int rcvbuf_ = 0;
+  size_t slot_size_ = 0;
+  std::vector<char> bufs_;             // kTurnBudget slots of slot_size_ bytes
+  std::vector<SockAddr> peers_;        // per slot
+  std::vector<char> addr_text_;        // per slot, 64 bytes: the peer as "IP:PORT"
+  std::vector<uint8_t> addr_len_;
+  size_t used_ = 0;                    // slots filled this turn
+  std::vector<NoteToAppend> notes_;
+  std::vector<Waiting> waiting_;
+  std::vector<Reply> replies_;
+  size_t reply_head_ = 0;
+};
