@@ -32,7 +32,7 @@ INTEG_SRC  := $(wildcard tests/integration/*.cpp)
 
 obj = $(patsubst %.cpp,$(BUILD)/%.o,$(1))
 
-.PHONY: all run test unit integration deps clean install uninstall fuzz bench
+.PHONY: all run test unit integration deps clean install uninstall fuzz bench bench-tools
 all: $(BIN)/dailynetd $(BIN)/dailynet
 
 $(BUILD)/%.o: %.cpp
@@ -74,6 +74,44 @@ deps:
 test: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/tests/unit_tests $(BUILD)/tests/integration_tests
 	@BIN_DIR=$(BIN) BUILD_DIR=$(BUILD) bash tests/run_all.sh
+
+# Benchmark tools: each scripts/bench/NAME.cpp is one program, build/rel/bench/NAME.
+BENCH_SRC := $(wildcard scripts/bench/*.cpp)
+BENCH_BIN := $(patsubst scripts/bench/%.cpp,$(BUILD)/bench/%,$(BENCH_SRC))
+bench-tools: $(BENCH_BIN)
+$(BUILD)/bench/%: $(BUILD)/scripts/bench/%.o $(call obj,$(COMMON_SRC))
+	@mkdir -p $(dir $@)
+	$(CXX) $(ALLFLAGS) $^ -o $@ $(LDFLAGS)
+bench: all bench-tools
+	bash scripts/bench.sh
+
+# libFuzzer targets: tests/fuzz/NAME_fuzz.cpp, corpus in tests/fuzz/corpus/NAME/.
+# `make fuzz FUZZ_SECONDS=60` runs each for that long.
+FUZZ_SECONDS ?= 30
+FUZZ_SRC := $(wildcard tests/fuzz/*_fuzz.cpp)
+FUZZ_BIN := $(patsubst tests/fuzz/%_fuzz.cpp,build/fuzz/%,$(FUZZ_SRC))
+FUZZ_LIB := $(COMMON_SRC) server/store_scan.cpp
+build/fuzz/%: tests/fuzz/%_fuzz.cpp $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	clang++ $(CXXSTD) -g -O1 -fsanitize=fuzzer,address,undefined $^ -o $@
+fuzz: $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p tests/fuzz/corpus/$$n build/fuzz/corpus-$$n; \
+	  echo "== fuzzing $$n for $(FUZZ_SECONDS) s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build/fuzz/corpus-$$n tests/fuzz/corpus/$$n \
+	    2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|crash-' || exit 1; done
+
+# Install: binaries, man pages, bash completion. PREFIX and DESTDIR as usual.
+install: all
+	install -Dm755 $(BIN)/dailynetd $(DESTDIR)$(PREFIX)/bin/dailynetd
+	install -Dm755 $(BIN)/dailynet $(DESTDIR)$(PREFIX)/bin/dailynet
+	@if [ -f man/dailynetd.8 ]; then install -Dm644 man/dailynetd.8 $(DESTDIR)$(PREFIX)/share/man/man8/dailynetd.8; fi
+	@if [ -f man/dailynet.1 ]; then install -Dm644 man/dailynet.1 $(DESTDIR)$(PREFIX)/share/man/man1/dailynet.1; fi
+	@if [ -f scripts/dailynet.bash-completion ]; then install -Dm644 scripts/dailynet.bash-completion $(DESTDIR)$(PREFIX)/share/bash-completion/completions/dailynet; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/dailynetd $(DESTDIR)$(PREFIX)/bin/dailynet \
+	  $(DESTDIR)$(PREFIX)/share/man/man8/dailynetd.8 $(DESTDIR)$(PREFIX)/share/man/man1/dailynet.1 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/dailynet
 
 clean:
 	rm -rf build bin

@@ -1,0 +1,432 @@
+// harness.cpp — see harness.hpp.
+#include "harness.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace harness {
+
+std::string bin_path(const std::string& name) {
+  const char* d = std::getenv("BIN_DIR");
+  return std::string(d && *d ? d : "bin") + "/" + name;
+}
+
+std::string temp_dir() {
+  const char* t = std::getenv("TMPDIR");
+  std::string tmpl = std::string(t && *t ? t : "/tmp") + "/dailynet-test-XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  if (!::mkdtemp(buf.data())) return "";
+  return buf.data();
+}
+
+void remove_tree(const std::string& path) {
+  if (path.size() < 8 || path.find("dailynet-test-") == std::string::npos) return;
+  pid_t p = ::fork();
+  if (p == 0) {
+    ::execlp("rm", "rm", "-rf", path.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int st;
+  if (p > 0) ::waitpid(p, &st, 0);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+void write_file(const std::string& path, const std::string& data) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << data;
+}
+
+bool file_exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+int64_t now_ms() {
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+namespace {
+
+int decode_status(int st) {
+  if (WIFEXITED(st)) return WEXITSTATUS(st);
+  if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
+  return -1;
+}
+
+std::string token(const std::string& line, const std::string& key) {
+  size_t p = line.find(key + "=");
+  if (p == std::string::npos) return "";
+  size_t b = p + key.size() + 1;
+  size_t e = line.find_first_of(" \n", b);
+  return line.substr(b, e == std::string::npos ? std::string::npos : e - b);
+}
+
+uint16_t port_of(const std::string& endpoint) {
+  size_t c = endpoint.rfind(':');
+  return c == std::string::npos ? 0 : static_cast<uint16_t>(std::atoi(endpoint.c_str() + c + 1));
+}
+
+sockaddr_storage make_addr(const std::string& host, uint16_t port, socklen_t& len) {
+  sockaddr_storage ss{};
+  auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
+  auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  if (inet_pton(AF_INET, host.c_str(), &s4->sin_addr) == 1) {
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons(port);
+    len = sizeof *s4;
+  } else {
+    inet_pton(AF_INET6, host.c_str(), &s6->sin6_addr);
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons(port);
+    len = sizeof *s6;
+  }
+  return ss;
+}
+
+}  // namespace
+
+ServerProcess::ServerProcess(std::vector<std::string> extra, std::string data_dir) {
+  std::string work = temp_dir();
+  if (data_dir.empty()) {
+    data_dir_ = work + "/data";
+    own_dir_ = true;
+  } else {
+    data_dir_ = data_dir;
+  }
+  out_path_ = work + "/stdout";
+  err_path_ = work + "/stderr";
+  std::vector<std::string> args = {bin_path("dailynetd"), "--port", "0", "--data", data_dir_};
+  args.insert(args.end(), extra.begin(), extra.end());
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    int o = ::open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int e = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int n = ::open("/dev/null", O_RDONLY);
+    ::dup2(n, 0);
+    ::dup2(o, 1);
+    ::dup2(e, 2);
+    std::vector<char*> av;
+    for (auto& a : args) av.push_back(a.data());
+    av.push_back(nullptr);
+    ::execv(av[0], av.data());
+    ::_exit(127);
+  }
+  int64_t deadline = now_ms() + 10000;
+  while (now_ms() < deadline) {
+    std::string out = read_file(out_path_);
+    if (out.find('\n') != std::string::npos) {
+      start_line_ = out.substr(0, out.find('\n'));
+      udp_port_ = port_of(token(start_line_, "udp"));
+      tcp_port_ = port_of(token(start_line_, "tcp"));
+      started_ = udp_port_ && tcp_port_;
+      return;
+    }
+    int st;
+    if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+      exit_code_ = decode_status(st);
+      pid_ = -1;
+      return;
+    }
+    ::usleep(10000);
+  }
+}
+
+ServerProcess::~ServerProcess() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    int st;
+    ::waitpid(pid_, &st, 0);
+  }
+  size_t slash = out_path_.rfind('/');
+  if (slash != std::string::npos) {
+    std::string work = out_path_.substr(0, slash);
+    if (!own_dir_ && data_dir_.rfind(work, 0) == 0) return;  // keep_data(): leave it all
+    remove_tree(work);
+  }
+}
+
+std::string ServerProcess::log() const { return read_file(err_path_); }
+
+bool ServerProcess::wait_log(const std::string& text, int timeout_ms) const {
+  int64_t deadline = now_ms() + timeout_ms;
+  do {
+    if (log().find(text) != std::string::npos) return true;
+    ::usleep(10000);
+  } while (now_ms() < deadline);
+  return false;
+}
+
+bool ServerProcess::running() {
+  if (pid_ <= 0) return false;
+  int st;
+  if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+    exit_code_ = decode_status(st);
+    pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+int ServerProcess::wait_exit(int timeout_ms) {
+  int64_t deadline = now_ms() + timeout_ms;
+  while (pid_ > 0 && now_ms() < deadline) {
+    if (!running()) return exit_code_;
+    ::usleep(5000);
+  }
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    int st;
+    ::waitpid(pid_, &st, 0);
+    pid_ = -1;
+    return -1;
+  }
+  return exit_code_;
+}
+
+int ServerProcess::stop(int sig, int timeout_ms) {
+  if (pid_ > 0) ::kill(pid_, sig);
+  return wait_exit(timeout_ms);
+}
+
+Udp::Udp(uint16_t port, const std::string& host) {
+  socklen_t len;
+  sockaddr_storage ss = make_addr(host, port, len);
+  fd_.reset(::socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (fd_.valid() && ::connect(fd_.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) fd_.reset();
+}
+
+bool Udp::send(const std::string& payload) {
+  return fd_.valid() && ::send(fd_.get(), payload.data(), payload.size(), 0) ==
+                            static_cast<ssize_t>(payload.size());
+}
+
+std::optional<std::string> Udp::recv(int timeout_ms) {
+  pollfd p{fd_.get(), POLLIN, 0};
+  if (!fd_.valid() || ::poll(&p, 1, timeout_ms) <= 0) return std::nullopt;
+  char buf[70000];
+  ssize_t n = ::recv(fd_.get(), buf, sizeof buf, MSG_DONTWAIT);
+  if (n < 0) return std::nullopt;
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+std::optional<std::string> Udp::ask(const std::string& payload, int timeout_ms) {
+  if (!send(payload)) return std::nullopt;
+  return recv(timeout_ms);
+}
+
+uint16_t Udp::local_port() const {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&ss), &len);
+  return ss.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port)
+                                  : ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+}
+
+Tcp::Tcp(uint16_t port, const std::string& host) {
+  socklen_t len;
+  sockaddr_storage ss = make_addr(host, port, len);
+  fd_.reset(::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (fd_.valid() && ::connect(fd_.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) fd_.reset();
+}
+
+bool Tcp::send(const std::string& data) {
+  size_t done = 0;
+  while (fd_.valid() && done < data.size()) {
+    ssize_t n = ::send(fd_.get(), data.data() + done, data.size() - done, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return fd_.valid();
+}
+
+bool Tcp::fill(int timeout_ms) {
+  if (!fd_.valid() || eof_) return false;
+  pollfd p{fd_.get(), POLLIN, 0};
+  if (::poll(&p, 1, timeout_ms) <= 0) return false;
+  char buf[65536];
+  ssize_t n = ::recv(fd_.get(), buf, sizeof buf, MSG_DONTWAIT);
+  if (n <= 0) {
+    eof_ = true;
+    return false;
+  }
+  buf_.append(buf, static_cast<size_t>(n));
+  return true;
+}
+
+std::optional<std::string> Tcp::line(int timeout_ms) {
+  int64_t deadline = now_ms() + timeout_ms;
+  while (true) {
+    size_t nl = buf_.find('\n');
+    if (nl != std::string::npos) {
+      std::string l = buf_.substr(0, nl);
+      buf_.erase(0, nl + 1);
+      return l;
+    }
+    int64_t left = deadline - now_ms();
+    if (left <= 0 || !fill(static_cast<int>(left))) return std::nullopt;
+  }
+}
+
+std::vector<std::string> Tcp::until(const std::string& end_prefix, int timeout_ms) {
+  std::vector<std::string> lines;
+  int64_t deadline = now_ms() + timeout_ms;
+  while (true) {
+    int64_t left = deadline - now_ms();
+    if (left <= 0) break;
+    auto l = line(static_cast<int>(left));
+    if (!l) break;
+    lines.push_back(*l);
+    if (l->rfind(end_prefix, 0) == 0) break;
+  }
+  return lines;
+}
+
+bool Tcp::closed(int timeout_ms) {
+  int64_t deadline = now_ms() + timeout_ms;
+  while (!eof_) {
+    int64_t left = deadline - now_ms();
+    if (left <= 0) return false;
+    if (!fill(static_cast<int>(left)) && !eof_) return false;
+  }
+  return true;
+}
+
+std::vector<std::string> tcp_command(uint16_t port, const std::string& command, int timeout_ms) {
+  Tcp t(port);
+  if (!t.send(command + "\n")) return {};
+  return t.until("END", timeout_ms);
+}
+
+std::vector<std::string> split_lines(const std::string& s) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos < s.size()) {
+    size_t nl = s.find('\n', pos);
+    if (nl == std::string::npos) {
+      out.push_back(s.substr(pos));
+      break;
+    }
+    out.push_back(s.substr(pos, nl - pos));
+    pos = nl + 1;
+  }
+  return out;
+}
+
+std::vector<std::string> split_tabs(const std::string& s) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (true) {
+    size_t t = s.find('\t', pos);
+    out.push_back(s.substr(pos, t == std::string::npos ? std::string::npos : t - pos));
+    if (t == std::string::npos) break;
+    pos = t + 1;
+  }
+  return out;
+}
+
+std::vector<std::string> stored_texts(const ServerProcess& s) {
+  std::vector<std::string> texts;
+  for (const std::string& l : split_lines(read_file(s.store_path()))) {
+    auto f = split_tabs(l);
+    if (f.size() >= 4) texts.push_back(f[3]);
+  }
+  return texts;
+}
+
+RunResult run(const std::vector<std::string>& argv, const std::string& input, int timeout_ms,
+              const std::vector<std::string>& env) {
+  RunResult r;
+  int in_p[2], out_p[2], err_p[2];
+  if (::pipe2(in_p, O_CLOEXEC) || ::pipe2(out_p, O_CLOEXEC) || ::pipe2(err_p, O_CLOEXEC)) return r;
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(in_p[0], 0);
+    ::dup2(out_p[1], 1);
+    ::dup2(err_p[1], 2);
+    for (const std::string& e : env) ::putenv(const_cast<char*>(e.c_str()));
+    std::vector<char*> av;
+    for (auto& a : argv) av.push_back(const_cast<char*>(a.c_str()));
+    av.push_back(nullptr);
+    ::execv(av[0], av.data());
+    ::_exit(127);
+  }
+  ::close(in_p[0]);
+  ::close(out_p[1]);
+  ::close(err_p[1]);
+  ::fcntl(in_p[1], F_SETFL, O_NONBLOCK);
+  size_t written = 0;
+  if (input.empty()) {
+    ::close(in_p[1]);
+    in_p[1] = -1;
+  }
+  int64_t deadline = now_ms() + timeout_ms;
+  bool out_open = true, err_open = true;
+  while ((out_open || err_open) && now_ms() < deadline) {
+    pollfd p[3];
+    int n = 0;
+    if (out_open) p[n++] = {out_p[0], POLLIN, 0};
+    if (err_open) p[n++] = {err_p[0], POLLIN, 0};
+    if (in_p[1] >= 0) p[n++] = {in_p[1], POLLOUT, 0};
+    ::poll(p, static_cast<nfds_t>(n), 50);
+    for (int i = 0; i < n; ++i) {
+      if (!p[i].revents) continue;
+      if (p[i].fd == in_p[1]) {
+        ssize_t w = ::write(in_p[1], input.data() + written, input.size() - written);
+        if (w > 0) written += static_cast<size_t>(w);
+        if (w < 0 && errno != EAGAIN) written = input.size();
+        if (written >= input.size()) {
+          ::close(in_p[1]);
+          in_p[1] = -1;
+        }
+        continue;
+      }
+      char buf[65536];
+      ssize_t k = ::read(p[i].fd, buf, sizeof buf);
+      if (k <= 0) {
+        if (p[i].fd == out_p[0]) out_open = false; else err_open = false;
+        continue;
+      }
+      (p[i].fd == out_p[0] ? r.out : r.err).append(buf, static_cast<size_t>(k));
+    }
+  }
+  if (in_p[1] >= 0) ::close(in_p[1]);
+  ::close(out_p[0]);
+  ::close(err_p[0]);
+  int st = 0;
+  while (now_ms() < deadline) {
+    if (::waitpid(pid, &st, WNOHANG) == pid) {
+      r.code = decode_status(st);
+      return r;
+    }
+    ::usleep(5000);
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, &st, 0);
+  r.code = -1;
+  return r;
+}
+
+}  // namespace harness

@@ -1,0 +1,121 @@
+// harness.hpp — what integration tests need to drive the real binaries: a server process on
+// free loopback ports with a temporary store (killed by PID, always), UDP and TCP peers with
+// bounded waits, and a runner for client commands. No fixed sleeps: every wait is a bounded
+// poll.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "../../common/fd.hpp"
+
+namespace harness {
+
+// $BIN_DIR/name (BIN_DIR defaults to "bin").
+std::string bin_path(const std::string& name);
+// A fresh directory under $TMPDIR (or /tmp), removed by the caller with remove_tree.
+std::string temp_dir();
+void remove_tree(const std::string& path);
+std::string read_file(const std::string& path);
+void write_file(const std::string& path, const std::string& data);
+bool file_exists(const std::string& path);
+int64_t now_ms();
+
+class ServerProcess {
+ public:
+  // Starts bin/dailynetd --port 0 --data DIR (a new temp dir unless given) plus extra args and
+  // waits (at most 10 s) for its start line. started() is false if it exited or never said
+  // ready; exit_code() and log() tell why.
+  explicit ServerProcess(std::vector<std::string> extra = {}, std::string data_dir = "");
+  ~ServerProcess();  // SIGKILL by PID if still running; removes a temp dir it created
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  bool started() const { return started_; }
+  pid_t pid() const { return pid_; }
+  uint16_t udp_port() const { return udp_port_; }
+  uint16_t tcp_port() const { return tcp_port_; }
+  const std::string& data_dir() const { return data_dir_; }
+  std::string store_path() const { return data_dir_ + "/notes.log"; }
+  const std::string& start_line() const { return start_line_; }
+  std::string log() const;  // everything it wrote to stderr so far
+  // Waits (bounded) until the log contains text.
+  bool wait_log(const std::string& text, int timeout_ms = 5000) const;
+  // Sends sig and waits (bounded) for exit; returns the exit code, -1 on timeout (then it is
+  // killed), 128+N if killed by signal N.
+  int stop(int sig = 15, int timeout_ms = 5000);
+  // Waits for an exit that was expected (e.g. a refused start).
+  int wait_exit(int timeout_ms = 5000);
+  bool running();
+  int exit_code() const { return exit_code_; }
+  // Keep the data dir after destruction (for a restart on the same store).
+  void keep_data() { own_dir_ = false; }
+
+ private:
+  pid_t pid_ = -1;
+  bool started_ = false;
+  bool own_dir_ = false;
+  int exit_code_ = -1;
+  uint16_t udp_port_ = 0, tcp_port_ = 0;
+  std::string data_dir_, out_path_, err_path_, start_line_;
+};
+
+// A UDP socket connected to 127.0.0.1:port.
+class Udp {
+ public:
+  explicit Udp(uint16_t port, const std::string& host = "127.0.0.1");
+  bool send(const std::string& payload);
+  std::optional<std::string> recv(int timeout_ms = 2000);
+  // send + recv
+  std::optional<std::string> ask(const std::string& payload, int timeout_ms = 2000);
+  uint16_t local_port() const;
+  int fd() const { return fd_.get(); }
+
+ private:
+  Fd fd_;
+};
+
+// A TCP connection to 127.0.0.1:port.
+class Tcp {
+ public:
+  explicit Tcp(uint16_t port, const std::string& host = "127.0.0.1");
+  bool connected() const { return fd_.valid(); }
+  bool send(const std::string& data);
+  // One line without '\n'; nullopt on timeout or close.
+  std::optional<std::string> line(int timeout_ms = 3000);
+  // Lines up to and including the first that starts with end_prefix ("END").
+  std::vector<std::string> until(const std::string& end_prefix, int timeout_ms = 5000);
+  // True if the server closes the connection within timeout (after any pending data).
+  bool closed(int timeout_ms = 3000);
+  int fd() const { return fd_.get(); }
+  void close() { fd_.reset(); }
+
+ private:
+  bool fill(int timeout_ms);
+  Fd fd_;
+  std::string buf_;
+  bool eof_ = false;
+};
+
+// Sends one command and collects lines through the END line.
+std::vector<std::string> tcp_command(uint16_t port, const std::string& command,
+                                     int timeout_ms = 5000);
+// The text of the notes in the store file, in order (field 4 of each line).
+std::vector<std::string> stored_texts(const ServerProcess& s);
+
+struct RunResult {
+  int code = -1;  // exit code; 128+N if killed by signal N; -1 if timed out (then killed)
+  std::string out, err;
+};
+// Runs argv (argv[0] a path) with the given stdin and environment additions, bounded.
+RunResult run(const std::vector<std::string>& argv, const std::string& input = "",
+              int timeout_ms = 20000, const std::vector<std::string>& env = {});
+
+std::vector<std::string> split_lines(const std::string& s);
+std::vector<std::string> split_tabs(const std::string& s);
+
+}  // namespace harness
