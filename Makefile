@@ -37,7 +37,8 @@ all: $(BIN)/dailynetd $(BIN)/dailynet
 
 $(BUILD)/%.o: %.cpp
 	@mkdir -p $(dir $@)
-	$(CXX) $(ALLFLAGS) -c $< -o $@
+	@echo "  CXX  $<"
+	@$(CXX) $(ALLFLAGS) -c $< -o $@
 
 $(BIN)/dailynetd: $(call obj,server/main.cpp $(SERVER_SRC) $(COMMON_SRC))
 	@mkdir -p $(dir $@)

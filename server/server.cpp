@@ -218,6 +218,7 @@ void Server::close_finished() {
     if (s.close_reason() && std::strcmp(s.close_reason(), "connection reset by peer") != 0)
       log_line("closed " + s.peer() + ": " + s.close_reason());
     loop_.forget(s.fd());
+    s.drain_input();
     sessions_[i] = std::move(sessions_.back());
     sessions_.pop_back();
   }

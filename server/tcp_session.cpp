@@ -349,3 +349,12 @@ void TcpSession::abort(const char* reason) noexcept {
   out_.clear();
   if (!close_reason_) close_reason_ = reason;
 }
+
+void TcpSession::drain_input() noexcept {
+  char buf[16 << 10];
+  for (int i = 0; i < 64; ++i) {
+    ssize_t n = ::recv(fd_.get(), buf, sizeof buf, MSG_DONTWAIT);
+    if (n <= 0) break;
+  }
+  ::shutdown(fd_.get(), SHUT_WR);
+}

@@ -62,6 +62,9 @@ class TcpSession {
   // Server stop: answer nothing more, give pending output a last chance.
   void begin_shutdown() noexcept;
   void abort(const char* reason) noexcept;
+  // Before the fd closes: read away unread input, so close() does not send a reset that
+  // could destroy the last reply ("ERR line too long") before the peer reads it.
+  void drain_input() noexcept;
   const char* close_reason() const noexcept { return close_reason_; }
 
  private:
