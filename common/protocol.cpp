@@ -394,7 +394,7 @@ std::optional<Marked> parse_marked(std::string_view d) {
   auto id = parse_hex64(w[1]);
   auto floor = parse_u64(w[2]);
   auto first = parse_u64(w[3]);
-  if (!id || !floor || !first || *first == 0 || *floor > *first) return std::nullopt;
+  if (!id || !floor || !first || *floor == 0 || *floor > *first) return std::nullopt;
   Marked m{*id, *floor, *first, {}};
   std::string_view body = d.substr(nl + 1);
   if (!body.empty() && body.back() == '\n') body.remove_suffix(1);

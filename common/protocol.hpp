@@ -95,7 +95,8 @@ ParsedCommand parse_command(std::string_view line);
 // (it is a C0 control character). Its first line is a header, then the notes, one per line:
 //   "\x01" "DN1 <client-id: 16 hex> <floor> <first>\n" "note one\n" "note two"
 // client-id is random per client run; notes carry message numbers first, first+1, ...;
-// floor means "every message below this number is settled for me" (see udp_intake.cpp).
+// floor (>= 1, <= first) means "every message below this number is settled for me" (see
+// udp_intake.cpp); a server that does not know the client id starts it at floor.
 // The last note may or may not end in '\n'. At most kMaxMarkedNotes notes per datagram.
 
 inline constexpr unsigned char kMarkByte = 0x01;

@@ -3,12 +3,12 @@
 
 #include <algorithm>
 
-Dedupe::Client& Dedupe::get(uint64_t client_id, uint64_t first_msg) {
+Dedupe::Client& Dedupe::get(uint64_t client_id, uint64_t start_msg) {
   auto it = clients_.find(client_id);
   if (it == clients_.end()) {
     evict_if_full();
     it = clients_.emplace(client_id, Client{}).first;
-    it->second.next = it->second.pending_next = first_msg;
+    it->second.next = it->second.pending_next = start_msg;
   }
   it->second.last_used = ++clock_;
   touched_.push_back(client_id);

@@ -33,8 +33,8 @@ class Dedupe {
     std::deque<Run> runs;       // rising first_msg
   };
 
-  // The state for id; an unknown id starts at first_msg.
-  Client& get(uint64_t client_id, uint64_t first_msg);
+  // The state for id; an unknown id starts at start_msg (the client's floor).
+  Client& get(uint64_t client_id, uint64_t start_msg);
   // Start-up: a committed note of client_id, in store order.
   void restore(uint64_t client_id, uint64_t msg, uint64_t seq);
   // After a commit: record a run (messages in rising order per client).

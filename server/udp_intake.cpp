@@ -140,7 +140,9 @@ void UdpIntake::on_marked(uint32_t slot, std::string_view data, int64_t now_ms) 
     return;
   }
   const uint64_t k = m->notes.size();
-  Dedupe::Client& c = dedupe_.get(m->client_id, m->first);
+  // An unknown client starts at its floor, not at this datagram's first message: if an
+  // earlier datagram of it was lost, this one must wait for it.
+  Dedupe::Client& c = dedupe_.get(m->client_id, m->floor);
   if (c.pending_next < m->floor) c.pending_next = m->floor;
   if (m->first > c.pending_next) {
     ++stats_.udp_out_of_order;
