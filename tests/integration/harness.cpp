@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -218,6 +219,16 @@ Udp::Udp(uint16_t port, const std::string& host) {
   if (fd_.valid() && ::connect(fd_.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) fd_.reset();
 }
 
+Udp::Udp(uint16_t port, const std::string& host, const std::string& bind_ip) {
+  socklen_t len, blen;
+  sockaddr_storage ss = make_addr(host, port, len);
+  sockaddr_storage bs = make_addr(bind_ip, 0, blen);
+  fd_.reset(::socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (fd_.valid() && (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&bs), blen) != 0 ||
+                      ::connect(fd_.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0))
+    fd_.reset();
+}
+
 bool Udp::send(const std::string& payload) {
   return fd_.valid() && ::send(fd_.get(), payload.data(), payload.size(), 0) ==
                             static_cast<ssize_t>(payload.size());
@@ -250,6 +261,16 @@ Tcp::Tcp(uint16_t port, const std::string& host) {
   sockaddr_storage ss = make_addr(host, port, len);
   fd_.reset(::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (fd_.valid() && ::connect(fd_.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) fd_.reset();
+}
+
+Tcp::Tcp(uint16_t port, const std::string& host, const std::string& bind_ip) {
+  socklen_t len, blen;
+  sockaddr_storage ss = make_addr(host, port, len);
+  sockaddr_storage bs = make_addr(bind_ip, 0, blen);
+  fd_.reset(::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (fd_.valid() && (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&bs), blen) != 0 ||
+                      ::connect(fd_.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0))
+    fd_.reset();
 }
 
 bool Tcp::send(const std::string& data) {
@@ -427,6 +448,58 @@ RunResult run(const std::vector<std::string>& argv, const std::string& input, in
   ::waitpid(pid, &st, 0);
   r.code = -1;
   return r;
+}
+
+// ---- added for the server tests ----------------------------------------------------------
+
+std::vector<std::pair<std::string, std::string>> stats_lines(uint16_t port) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const std::string& l : tcp_command(port, "STATS")) {
+    if (l == "END") break;
+    size_t sp = l.find(' ');
+    out.emplace_back(l.substr(0, sp), sp == std::string::npos ? "" : l.substr(sp + 1));
+  }
+  return out;
+}
+
+int64_t stat_value(uint16_t port, const std::string& name) {
+  for (auto& [k, v] : stats_lines(port))
+    if (k == name) return v.empty() ? -1 : std::atoll(v.c_str());
+  return -1;
+}
+
+int64_t wait_stat(uint16_t port, const std::string& name, int64_t want, int timeout_ms) {
+  int64_t deadline = now_ms() + timeout_ms;
+  int64_t v = -1;
+  do {
+    v = stat_value(port, name);
+    if (v >= want) return v;
+    ::usleep(20000);
+  } while (now_ms() < deadline);
+  return v;
+}
+
+std::vector<std::string> file_lines(const std::string& path, bool* ends_in_newline) {
+  std::string data = read_file(path);
+  if (ends_in_newline) *ends_in_newline = data.empty() || data.back() == '\n';
+  return split_lines(data);
+}
+
+uint64_t file_size(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+}
+
+std::vector<std::string> dir_entries(const std::string& dir, const std::string& prefix) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return out;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != ".." && n.rfind(prefix, 0) == 0) out.push_back(n);
+  }
+  ::closedir(d);
+  return out;
 }
 
 }  // namespace harness

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../../common/fd.hpp"
@@ -68,6 +69,8 @@ class ServerProcess {
 class Udp {
  public:
   explicit Udp(uint16_t port, const std::string& host = "127.0.0.1");
+  // Same, sending from bind_ip (e.g. "127.0.0.2": any 127/8 address is local on Linux).
+  Udp(uint16_t port, const std::string& host, const std::string& bind_ip);
   bool send(const std::string& payload);
   std::optional<std::string> recv(int timeout_ms = 2000);
   // send + recv
@@ -83,6 +86,8 @@ class Udp {
 class Tcp {
  public:
   explicit Tcp(uint16_t port, const std::string& host = "127.0.0.1");
+  // Same, connecting from bind_ip.
+  Tcp(uint16_t port, const std::string& host, const std::string& bind_ip);
   bool connected() const { return fd_.valid(); }
   bool send(const std::string& data);
   // One line without '\n'; nullopt on timeout or close.
@@ -117,5 +122,33 @@ RunResult run(const std::vector<std::string>& argv, const std::string& input = "
 
 std::vector<std::string> split_lines(const std::string& s);
 std::vector<std::string> split_tabs(const std::string& s);
+
+// ---- added for the server tests ----------------------------------------------------------
+
+// A fresh temp directory, removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir() : path_(temp_dir()) {}
+  ~TempDir() { remove_tree(path_); }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// STATS over a new connection: (name, value) pairs in order; empty when STATS failed.
+std::vector<std::pair<std::string, std::string>> stats_lines(uint16_t port);
+// One STATS counter as a number; -1 when missing.
+int64_t stat_value(uint16_t port, const std::string& name);
+// Polls (bounded) until the STATS counter reaches at least want; returns the last value.
+int64_t wait_stat(uint16_t port, const std::string& name, int64_t want, int timeout_ms = 3000);
+// The lines of a file split at '\n' (a last line without one is included), and whether the
+// file ends in '\n' (or is empty).
+std::vector<std::string> file_lines(const std::string& path, bool* ends_in_newline = nullptr);
+uint64_t file_size(const std::string& path);
+// Names in dir that start with prefix.
+std::vector<std::string> dir_entries(const std::string& dir, const std::string& prefix = "");
 
 }  // namespace harness
