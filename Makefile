@@ -42,19 +42,23 @@ $(BUILD)/%.o: %.cpp
 
 $(BIN)/dailynetd: $(call obj,server/main.cpp $(SERVER_SRC) $(COMMON_SRC))
 	@mkdir -p $(dir $@)
-	$(CXX) $(ALLFLAGS) $^ -o $@ $(LDFLAGS)
+	@echo "  LINK $@"
+	@$(CXX) $(ALLFLAGS) $^ -o $@ $(LDFLAGS)
 
 $(BIN)/dailynet: $(call obj,client/main.cpp $(CLIENT_SRC) $(COMMON_SRC))
 	@mkdir -p $(dir $@)
-	$(CXX) $(ALLFLAGS) $^ -o $@ $(LDFLAGS)
+	@echo "  LINK $@"
+	@$(CXX) $(ALLFLAGS) $^ -o $@ $(LDFLAGS)
 
 $(BUILD)/tests/unit_tests: $(call obj,$(UNIT_SRC) $(SERVER_SRC) $(CLIENT_SRC) $(COMMON_SRC))
 	@mkdir -p $(dir $@)
-	$(CXX) $(ALLFLAGS) $^ -o $@ $(LDFLAGS)
+	@echo "  LINK $@"
+	@$(CXX) $(ALLFLAGS) $^ -o $@ $(LDFLAGS)
 
 $(BUILD)/tests/integration_tests: $(call obj,$(INTEG_SRC) $(COMMON_SRC))
 	@mkdir -p $(dir $@)
-	$(CXX) $(ALLFLAGS) $^ -o $@ $(LDFLAGS)
+	@echo "  LINK $@"
+	@$(CXX) $(ALLFLAGS) $^ -o $@ $(LDFLAGS)
 
 run: all
 	$(BIN)/dailynetd
@@ -82,7 +86,8 @@ BENCH_BIN := $(patsubst scripts/bench/%.cpp,$(BUILD)/bench/%,$(BENCH_SRC))
 bench-tools: $(BENCH_BIN)
 $(BUILD)/bench/%: $(BUILD)/scripts/bench/%.o $(call obj,$(COMMON_SRC))
 	@mkdir -p $(dir $@)
-	$(CXX) $(ALLFLAGS) $^ -o $@ $(LDFLAGS)
+	@echo "  LINK $@"
+	@$(CXX) $(ALLFLAGS) $^ -o $@ $(LDFLAGS)
 bench: all bench-tools
 	bash scripts/bench.sh
 
