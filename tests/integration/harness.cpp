@@ -2,6 +2,7 @@
 #include "harness.hpp"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -9,7 +10,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <dirent.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,6 +18,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 namespace harness {
 
@@ -325,6 +326,22 @@ std::vector<std::string> Tcp::until(const std::string& end_prefix, int timeout_m
   return lines;
 }
 
+std::string Tcp::read_through(const std::string& marker, int timeout_ms) {
+  int64_t deadline = now_ms() + timeout_ms;
+  size_t from = 0;
+  while (true) {
+    size_t at = buf_.find(marker, from);
+    if (at != std::string::npos) {
+      std::string out = buf_.substr(0, at + marker.size());
+      buf_.erase(0, at + marker.size());
+      return out;
+    }
+    from = buf_.size() >= marker.size() ? buf_.size() - marker.size() + 1 : 0;
+    int64_t left = deadline - now_ms();
+    if (left <= 0 || !fill(static_cast<int>(left))) return std::exchange(buf_, std::string());
+  }
+}
+
 bool Tcp::closed(int timeout_ms) {
   int64_t deadline = now_ms() + timeout_ms;
   while (!eof_) {
@@ -500,6 +517,24 @@ std::vector<std::string> dir_entries(const std::string& dir, const std::string& 
   }
   ::closedir(d);
   return out;
+}
+
+uint64_t write_notes_log(const std::string& dir, uint64_t n, size_t text_len) {
+  ::mkdir(dir.c_str(), 0755);
+  std::string out;
+  out.reserve(static_cast<size_t>(n) * (text_len + 50));
+  for (uint64_t seq = 1; seq <= n; ++seq) {
+    std::string text = "note " + std::to_string(seq) + " ";
+    if (text.size() < text_len) text.append(text_len - text.size(), '.');
+    out += std::to_string(seq);
+    out += "\t2026-01-01T00:00:00.000Z\t127.0.0.1:";
+    out += std::to_string(40000 + seq % 10);
+    out += '\t';
+    out += text;
+    out += '\n';
+  }
+  write_file(dir + "/notes.log", out);
+  return out.size();
 }
 
 }  // namespace harness

@@ -98,6 +98,9 @@ class Tcp {
   bool closed(int timeout_ms = 3000);
   int fd() const { return fd_.get(); }
   void close() { fd_.reset(); }
+  // Raw bytes up to and including the first `marker` (buffered ones first); on timeout or
+  // close, everything received so far. Fast for large streams (no per-line copying).
+  std::string read_through(const std::string& marker, int timeout_ms = 10000);
 
  private:
   bool fill(int timeout_ms);
@@ -150,5 +153,10 @@ std::vector<std::string> file_lines(const std::string& path, bool* ends_in_newli
 uint64_t file_size(const std::string& path);
 // Names in dir that start with prefix.
 std::vector<std::string> dir_entries(const std::string& dir, const std::string& prefix = "");
+
+// Writes dir/notes.log (dir created; its parent must exist) with n note lines: seqs 1..n,
+// senders 127.0.0.1:40000..40009, texts "note <seq> " padded with '.' to text_len bytes.
+// No notes.chk: the server rebuilds it at start. Returns the file's size.
+uint64_t write_notes_log(const std::string& dir, uint64_t n, size_t text_len = 60);
 
 }  // namespace harness
