@@ -1,6 +1,41 @@
-// main.cpp — dailynet client (placeholder until the client issue lands).
+// main.cpp — dailynet, the client: parse the command line (options.cpp), then dispatch to a
+// subcommand (commands.hpp). Wiring only.
+#include <cstdlib>
 #include <cstdio>
-int main() {
-  std::fputs("dailynet: client not built yet\n", stderr);
-  return 2;
+
+#include "commands.hpp"
+#include "options.hpp"
+#include "terminal.hpp"
+
+#ifndef DAILYNET_VERSION
+#define DAILYNET_VERSION "0.1.0"
+#endif
+
+int main(int argc, char** argv) {
+  using namespace client;
+  ParseResult p = parse_command_line(argc, argv, [](const char* name) { return std::getenv(name); });
+  if (!p.ok()) {
+    report(p.error + " (see dailynet --help)");
+    return kExitUsage;
+  }
+  const Options& o = p.options;
+  if (o.version) {
+    std::puts("dailynet " DAILYNET_VERSION);
+    return kExitOk;
+  }
+  if (o.help) {
+    std::fputs(help_text(o.help_topic).c_str(), stdout);
+    return kExitOk;
+  }
+  switch (o.command) {
+    case Command::none:
+      return is_terminal(0) ? run_interactive(o) : run_send(o);
+    case Command::send: return run_send(o);
+    case Command::history: return run_history(o);
+    case Command::clients: return run_clients(o);
+    case Command::follow: return run_follow(o);
+    case Command::stats: return run_stats(o);
+    case Command::help: break;
+  }
+  return kExitOk;
 }

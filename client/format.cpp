@@ -1,0 +1,414 @@
+// format.cpp — see format.hpp.
+#include "format.hpp"
+
+#include <time.h>
+
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+#include "../common/protocol.hpp"
+
+namespace client {
+
+namespace {
+
+inline bool cont(unsigned char c) noexcept { return (c & 0xC0) == 0x80; }
+
+// Decodes one UTF-8 sequence at p (n bytes left) with the strictness of validate_note: no
+// overlongs, surrogates or code points past U+10FFFF. Returns its length, 0 when invalid.
+size_t decode_utf8(const unsigned char* p, size_t n, uint32_t& cp) noexcept {
+  unsigned char c = p[0];
+  if (c < 0x80) {
+    cp = c;
+    return 1;
+  }
+  if (c >= 0xC2 && c <= 0xDF) {
+    if (n < 2 || !cont(p[1])) return 0;
+    cp = (c & 0x1Fu) << 6 | (p[1] & 0x3Fu);
+    return 2;
+  }
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (n < 3 || !cont(p[1]) || !cont(p[2])) return 0;
+    if (c == 0xE0 && p[1] < 0xA0) return 0;
+    if (c == 0xED && p[1] > 0x9F) return 0;
+    cp = (c & 0x0Fu) << 12 | (p[1] & 0x3Fu) << 6 | (p[2] & 0x3Fu);
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (n < 4 || !cont(p[1]) || !cont(p[2]) || !cont(p[3])) return 0;
+    if (c == 0xF0 && p[1] < 0x90) return 0;
+    if (c == 0xF4 && p[1] > 0x8F) return 0;
+    cp = (c & 0x07u) << 18 | (p[1] & 0x3Fu) << 12 | (p[2] & 0x3Fu) << 6 | (p[3] & 0x3Fu);
+    return 4;
+  }
+  return 0;
+}
+
+// Code points that act on a terminal or reorder text: C1, line/paragraph separators, bidi
+// embeddings, overrides and isolates (the set the server refuses, plus C1).
+inline bool hazard(uint32_t cp) noexcept {
+  return (cp >= 0x80 && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 ||
+         (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+const char kHex[] = "0123456789abcdef";
+
+void append_byte_escape(std::string& out, unsigned char c) {
+  out += "\\x";
+  out += kHex[c >> 4];
+  out += kHex[c & 15];
+}
+
+void append_u4(std::string& out, uint32_t cp) {
+  for (int shift = 12; shift >= 0; shift -= 4) out += kHex[(cp >> shift) & 15];
+}
+
+void append_u64(std::string& out, uint64_t v) {
+  char buf[24];
+  int n = std::snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(v));
+  out.append(buf, static_cast<size_t>(n));
+}
+
+void pad_to(std::string& out, size_t have, size_t width) {
+  if (have < width) out.append(width - have, ' ');
+}
+
+std::vector<std::string_view> split_tabs(std::string_view s) {
+  std::vector<std::string_view> f;
+  size_t pos = 0;
+  while (true) {
+    size_t t = s.find('\t', pos);
+    f.push_back(s.substr(pos, t == std::string_view::npos ? t : t - pos));
+    if (t == std::string_view::npos) break;
+    pos = t + 1;
+  }
+  return f;
+}
+
+std::string safe(std::string_view s) {
+  std::string o;
+  append_terminal_safe(o, s);
+  return o;
+}
+
+// A tsv line to a terminal: every field made safe, the tabs between them kept.
+void append_safe_tsv(std::string& out, std::string_view line) {
+  bool first = true;
+  for (std::string_view f : split_tabs(line)) {
+    if (!first) out += '\t';
+    first = false;
+    append_terminal_safe(out, f);
+  }
+}
+
+bool all_digits(std::string_view s) noexcept {
+  if (s.empty() || s.size() > 19) return false;
+  for (char c : s)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
+}  // namespace
+
+bool terminal_safe(std::string_view s) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  size_t i = 0, n = s.size();
+  while (i < n) {
+    unsigned char c = p[i];
+    if (c >= 0x20 && c < 0x7F) {
+      ++i;
+      continue;
+    }
+    uint32_t cp;
+    size_t len = c < 0x80 ? 0 : decode_utf8(p + i, n - i, cp);
+    if (len == 0 || hazard(cp)) return false;
+    i += len;
+  }
+  return true;
+}
+
+void append_terminal_safe(std::string& out, std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  size_t i = 0, n = s.size();
+  while (i < n) {
+    unsigned char c = p[i];
+    if (c >= 0x20 && c < 0x7F) {
+      size_t j = i + 1;
+      while (j < n && p[j] >= 0x20 && p[j] < 0x7F) ++j;
+      out.append(s.data() + i, j - i);
+      i = j;
+      continue;
+    }
+    if (c < 0x80) {  // C0 or DEL
+      append_byte_escape(out, c);
+      ++i;
+      continue;
+    }
+    uint32_t cp;
+    size_t len = decode_utf8(p + i, n - i, cp);
+    if (len == 0) {
+      append_byte_escape(out, c);
+      ++i;
+    } else if (hazard(cp)) {
+      out += "\\u{";
+      append_u4(out, cp);
+      out += '}';
+      i += len;
+    } else {
+      out.append(s.data() + i, len);
+      i += len;
+    }
+  }
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  size_t i = 0, n = s.size();
+  while (i < n) {
+    unsigned char c = p[i];
+    if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {
+      size_t j = i + 1;
+      while (j < n && p[j] >= 0x20 && p[j] < 0x7F && p[j] != '"' && p[j] != '\\') ++j;
+      out.append(s.data() + i, j - i);
+      i = j;
+      continue;
+    }
+    if (c < 0x80) {
+      ++i;
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        default:
+          out += "\\u";
+          append_u4(out, c);
+      }
+      continue;
+    }
+    uint32_t cp;
+    size_t len = decode_utf8(p + i, n - i, cp);
+    if (len == 0) {
+      out += "\\ufffd";
+      ++i;
+    } else if (hazard(cp)) {
+      out += "\\u";
+      append_u4(out, cp);
+      i += len;
+    } else {
+      out.append(s.data() + i, len);
+      i += len;
+    }
+  }
+  out += '"';
+}
+
+std::string local_time(std::string_view rfc3339) {
+  auto ms = parse_time_ms(rfc3339);
+  if (!ms) return safe(rfc3339);
+  time_t secs = static_cast<time_t>(*ms / 1000);
+  tm t{};
+  if (!localtime_r(&secs, &t)) return safe(rfc3339);
+  char buf[32];
+  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &t);
+  return std::string(buf, n);
+}
+
+std::string group_thousands(uint64_t n) {
+  std::string digits = std::to_string(n);
+  std::string out;
+  size_t lead = digits.size() % 3;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i && (i - lead) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+// ---- NotePrinter ---------------------------------------------------------------------------
+
+uint64_t NotePrinter::add(std::string_view line, std::string& out) {
+  auto n = parse_note_line(line);
+  if (!n) {
+    // Not a note line: shown visibly (never raw to a terminal), left out of json.
+    if (format_ == Format::json) return 0;
+    if (format_ == Format::tsv && !terminal_) {
+      out.append(line);
+      out += '\n';
+      return 0;
+    }
+    if (!held_.empty()) flush(out);
+    if (format_ == Format::tsv)
+      append_safe_tsv(out, line);
+    else
+      append_terminal_safe(out, line);
+    out += '\n';
+    return 0;
+  }
+  ++notes_;
+  last_seq_ = n->seq;
+  switch (format_) {
+    case Format::tsv:
+      // A parsed line is terminal-safe: the server-side checks hold for every field.
+      out.append(line);
+      out += '\n';
+      break;
+    case Format::json:
+      out += "{\"seq\":";
+      append_u64(out, n->seq);
+      out += ",\"time\":";
+      append_json_string(out, n->time);
+      out += ",\"from\":";
+      append_json_string(out, n->addr);
+      out += ",\"text\":";
+      append_json_string(out, n->text);
+      out += "}\n";
+      break;
+    case Format::text: {
+      Row r{local_time(n->time), std::to_string(n->seq), std::string(n->addr),
+            std::string(n->text)};
+      if (held_.size() < hold_) {
+        held_.push_back(std::move(r));
+        if (held_.size() == hold_) flush(out);
+      } else {
+        emit(r, out);
+      }
+      break;
+    }
+  }
+  return n->seq;
+}
+
+void NotePrinter::flush(std::string& out) {
+  for (const Row& r : held_) {
+    if (r.seq.size() > seq_w_) seq_w_ = r.seq.size();
+    if (r.addr.size() > addr_w_) addr_w_ = r.addr.size();
+  }
+  for (const Row& r : held_) emit(r, out);
+  held_.clear();
+  hold_ = 0;  // from now on rows stream
+}
+
+void NotePrinter::emit(const Row& r, std::string& out) {
+  if (r.seq.size() > seq_w_) seq_w_ = r.seq.size();
+  if (r.addr.size() > addr_w_) addr_w_ = r.addr.size();
+  out += r.time;
+  out += "  ";
+  pad_to(out, r.seq.size(), seq_w_);
+  out += r.seq;
+  out += "  ";
+  out += r.addr;
+  pad_to(out, r.addr.size(), addr_w_);
+  out += "  ";
+  out += r.text;
+  out += '\n';
+}
+
+// ---- CLIENTS and STATS ---------------------------------------------------------------------
+
+void render_clients(const std::vector<std::string>& lines, Format format, bool terminal,
+                    std::string& out) {
+  if (format == Format::tsv) {
+    for (const std::string& l : lines) {
+      if (terminal) append_safe_tsv(out, l);
+      else out += l;
+      out += '\n';
+    }
+    return;
+  }
+  struct Row {
+    std::string addr, notes, first, last;
+  };
+  std::vector<Row> rows;
+  for (const std::string& l : lines) {
+    auto f = split_tabs(l);
+    if (f.size() != 4) {
+      if (format == Format::text) rows.push_back({safe(l), "", "", ""});
+      continue;
+    }
+    if (format == Format::json) {
+      out += "{\"addr\":";
+      append_json_string(out, f[0]);
+      out += ",\"notes\":";
+      if (all_digits(f[1])) out.append(f[1]);
+      else append_json_string(out, f[1]);
+      out += ",\"first\":";
+      append_json_string(out, f[2]);
+      out += ",\"last\":";
+      append_json_string(out, f[3]);
+      out += "}\n";
+      continue;
+    }
+    rows.push_back({safe(f[0]), safe(f[1]), local_time(f[2]), local_time(f[3])});
+  }
+  if (format == Format::json) return;
+  size_t aw = 6, nw = 5, fw = 19;
+  for (const Row& r : rows) {
+    aw = std::max(aw, r.addr.size());
+    nw = std::max(nw, r.notes.size());
+    fw = std::max(fw, r.first.size());
+  }
+  auto row = [&](std::string_view a, std::string_view n, std::string_view f,
+                 std::string_view l) {
+    out += a;
+    pad_to(out, a.size(), aw);
+    out += "  ";
+    pad_to(out, n.size(), nw);
+    out += n;
+    out += "  ";
+    out += f;
+    pad_to(out, f.size(), fw);
+    out += "  ";
+    out += l;
+    out += '\n';
+  };
+  row("CLIENT", "NOTES", "FIRST", "LAST");
+  for (const Row& r : rows) row(r.addr, r.notes, r.first, r.last);
+}
+
+void render_stats(const std::vector<std::string>& lines, Format format, bool terminal,
+                  std::string& out) {
+  std::vector<std::pair<std::string_view, std::string_view>> kv;
+  for (const std::string& l : lines) {
+    std::string_view s = l;
+    size_t sp = s.find(' ');
+    kv.emplace_back(s.substr(0, sp),
+                    sp == std::string_view::npos ? std::string_view() : s.substr(sp + 1));
+  }
+  if (format == Format::json) {
+    out += '{';
+    bool first = true;
+    for (auto& [k, v] : kv) {
+      if (!first) out += ',';
+      first = false;
+      append_json_string(out, k);
+      out += ':';
+      if (all_digits(v)) out.append(v);
+      else append_json_string(out, v);
+    }
+    out += "}\n";
+    return;
+  }
+  size_t w = 0;
+  for (auto& [k, v] : kv) w = std::max(w, k.size());
+  for (auto& [k, v] : kv) {
+    if (format == Format::tsv && !terminal) {
+      out.append(k);
+      out += '\t';
+      out.append(v);
+    } else {
+      std::string sk = safe(k);
+      out += sk;
+      out += format == Format::tsv ? std::string("\t") : std::string(w + 2 - k.size(), ' ');
+      append_terminal_safe(out, v);
+    }
+    out += '\n';
+  }
+}
+
+}  // namespace client

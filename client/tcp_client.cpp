@@ -1,0 +1,185 @@
+// tcp_client.cpp — see tcp_client.hpp.
+#include "tcp_client.hpp"
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "../common/net.hpp"
+
+namespace client {
+
+namespace {
+
+int64_t mono_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+constexpr size_t kReadChunk = 256 << 10;
+
+}  // namespace
+
+std::string endpoint_text(const std::string& host, uint16_t port) {
+  bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+bool TcpClient::connect(const std::string& host, uint16_t port, int timeout_ms, bool verbose,
+                        std::string& error) {
+  fd_.reset();
+  buf_.clear();
+  start_ = scanned_ = 0;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
+  addrinfo* res = nullptr;
+  std::string port_text = std::to_string(port);
+  int rc = ::getaddrinfo(host.c_str(), port_text.c_str(), &hints, &res);
+  if (rc == EAI_NONAME || rc == EAI_ADDRFAMILY || rc == EAI_NODATA) {
+    hints.ai_flags = AI_NUMERICSERV;  // AI_ADDRCONFIG hides ::1 on a host with no IPv6 route
+    rc = ::getaddrinfo(host.c_str(), port_text.c_str(), &hints, &res);
+  }
+  if (rc != 0) {
+    error = "cannot resolve host '" + host + "': " + gai_strerror(rc);
+    return false;
+  }
+  std::string last_error;
+  for (addrinfo* ai = res; ai; ai = ai->ai_next) {
+    SockAddr a;
+    std::memcpy(&a.ss, ai->ai_addr, ai->ai_addrlen);
+    a.len = ai->ai_addrlen;
+    std::string where = a.to_string();
+    if (verbose) std::fprintf(stderr, "dailynet: connecting to %s (TCP)\n", where.c_str());
+    Fd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                   ai->ai_protocol));
+    if (!fd.valid()) {
+      last_error = where + " (TCP): " + std::strerror(errno);
+      continue;
+    }
+    int r = ::connect(fd.get(), ai->ai_addr, ai->ai_addrlen);
+    if (r != 0 && errno != EINPROGRESS) {
+      last_error = where + " (TCP): " + std::strerror(errno);
+      continue;
+    }
+    if (r != 0) {
+      pollfd p{fd.get(), POLLOUT, 0};
+      int64_t deadline = mono_ms() + timeout_ms;
+      int n;
+      do {
+        n = ::poll(&p, 1, static_cast<int>(std::max<int64_t>(0, deadline - mono_ms())));
+      } while (n < 0 && errno == EINTR);
+      if (n == 0) {
+        last_error = where + " (TCP): no answer within " + std::to_string(timeout_ms / 1000) +
+                     " s";
+        continue;
+      }
+      int soerr = 0;
+      socklen_t sl = sizeof soerr;
+      ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &soerr, &sl);
+      if (soerr != 0) {
+        last_error = where + " (TCP): " + std::strerror(soerr);
+        continue;
+      }
+    }
+    int one = 1;
+    ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    fd_ = std::move(fd);
+    peer_ = where;
+    ::freeaddrinfo(res);
+    if (verbose) std::fprintf(stderr, "dailynet: connected to %s (TCP)\n", peer_.c_str());
+    return true;
+  }
+  ::freeaddrinfo(res);
+  error = "cannot connect to " + last_error;
+  return false;
+}
+
+bool TcpClient::send_line(std::string_view line, std::string& error) {
+  std::string data(line);
+  data += '\n';
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::send(fd_.get(), data.data() + done, data.size() - done, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      pollfd p{fd_.get(), POLLOUT, 0};
+      if (::poll(&p, 1, 10000) <= 0) {
+        error = "cannot send to " + peer_ + " (TCP): timed out";
+        return false;
+      }
+      continue;
+    }
+    if (n <= 0) {
+      error = "cannot send to " + peer_ + " (TCP): " + std::strerror(errno);
+      return false;
+    }
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+bool TcpClient::has_buffered_line() const noexcept {
+  return buf_.find('\n', start_ + scanned_) != std::string::npos;
+}
+
+TcpClient::Read TcpClient::read_line(std::string_view& line, int timeout_ms,
+                                     const volatile int* stop) {
+  int64_t deadline = timeout_ms < 0 ? INT64_MAX : mono_ms() + timeout_ms;
+  while (true) {
+    size_t nl = buf_.find('\n', start_ + scanned_);
+    if (nl != std::string::npos) {
+      line = std::string_view(buf_.data() + start_, nl - start_);
+      start_ = nl + 1;
+      scanned_ = 0;
+      return Read::line;
+    }
+    scanned_ = buf_.size() - start_;
+    if (!fd_.valid()) return Read::closed;
+    if (stop && *stop) return Read::interrupted;
+    // Compact before reading more: the consumed front goes (the view handed out last is no
+    // longer in use, see the header).
+    if (start_ > 0) {
+      buf_.erase(0, start_);
+      start_ = 0;
+    }
+    int wait = timeout_ms < 0 ? -1 : static_cast<int>(std::max<int64_t>(0, deadline - mono_ms()));
+    if (stop && (wait < 0 || wait > 200)) wait = 200;  // re-check the flag now and then
+    pollfd p{fd_.get(), POLLIN, 0};
+    int n = ::poll(&p, 1, wait);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      read_error_ = std::strerror(errno);
+      return Read::error;
+    }
+    if (n == 0) {
+      if (timeout_ms >= 0 && mono_ms() >= deadline) return Read::timeout;
+      continue;
+    }
+    size_t old = buf_.size();
+    buf_.resize(old + kReadChunk);
+    ssize_t got = ::recv(fd_.get(), buf_.data() + old, kReadChunk, 0);
+    if (got < 0) {
+      buf_.resize(old);
+      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
+      read_error_ = std::strerror(errno);
+      return Read::error;
+    }
+    buf_.resize(old + static_cast<size_t>(got));
+    if (got == 0) {
+      fd_.reset();
+      return Read::closed;  // a partial last line is dropped: the server ends every line
+    }
+  }
+}
+
+}  // namespace client
