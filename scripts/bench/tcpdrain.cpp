@@ -1,11 +1,15 @@
 // tcpdrain.cpp — TCP download meter for scripts/bench.sh (loopback use).
 //
 //   tcpdrain --to IP:PORT [--cmd LINE] [--conns K] [--repeat R] [--duration SEC]
-//            [--idle I] [--timeout SEC]
+//            [--idle I] [--fresh] [--discard] [--timeout SEC]
 //     Opens I idle connections (each answers one PING, then stays silent and unread) and K
 //     active ones. Each active connection sends LINE (default "HISTORY") and reads the reply
 //     as fast as it can, up to its "END <count>" line (or an "ERR" line, or EOF), then sends
-//     LINE again, R times in all, or until --duration passes (whichever is first). Prints
+//     LINE again, R times in all, or until --duration passes (whichever is first); with
+//     --fresh each command goes on a new connection (as `dailynet history` does), otherwise
+//     on the same one. --discard: the reader drops the bytes in the kernel (recv with
+//     MSG_TRUNC, all but the last 64 bytes available) instead of copying them, so readers on
+//     the same machine take less CPU from the server, like readers on other hosts. Prints
 //     "tcpdrain connected idle=I active=K" once every connection is up, then ONE summary:
 //       tcpdrain downloads= bytes= seconds= MBps= lines= errors= idle=
 //   tcpdrain --sendfile FILE [--repeat R]
@@ -17,6 +21,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -25,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -100,6 +106,7 @@ int feed(Conn& c, const char* p, size_t n, uint64_t& lines) {
     c.tail_len = 0;
     return 1;
   }
+  if (last == "PONG" || last == "BYE") return 1;
   if (last.substr(0, 4) == "ERR ") {
     std::fprintf(stderr, "tcpdrain: server said: %.*s\n", static_cast<int>(last.size()),
                  last.data());
@@ -171,6 +178,7 @@ int run_sendfile(const std::string& path, int repeat) {
 int main(int argc, char** argv) {
   std::string to, cmd = "HISTORY", sendfile_path;
   int conns = 1, repeat = 1, idle = 0;
+  bool fresh = false, discard = false;
   double duration = 0, timeout = 600;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -186,10 +194,12 @@ int main(int argc, char** argv) {
     else if (a == "--idle") idle = std::atoi(val().c_str());
     else if (a == "--timeout") timeout = std::strtod(val().c_str(), nullptr);
     else if (a == "--sendfile") sendfile_path = val();
+    else if (a == "--fresh") fresh = true;
+    else if (a == "--discard") discard = true;
     else if (a == "-h" || a == "--help") {
       std::puts(
           "usage: tcpdrain --to IP:PORT [--cmd LINE] [--conns K] [--repeat R] [--duration SEC]\n"
-          "                [--idle I] [--timeout SEC]\n"
+          "                [--idle I] [--fresh] [--discard] [--timeout SEC]\n"
           "       tcpdrain --sendfile FILE [--repeat R]");
       return 0;
     } else die("unknown option " + a);
@@ -268,6 +278,18 @@ int main(int argc, char** argv) {
       if (!(p.revents & (POLLIN | POLLHUP | POLLERR))) continue;
       // Read what is there (a few reads per wake-up, so one connection cannot hog).
       for (int k = 0; k < 8 && c.busy; ++k) {
+        if (discard) {  // drop all but the last 64 bytes waiting, without copying them
+          int avail = 0;
+          if (::ioctl(c.fd, FIONREAD, &avail) == 0 && avail > 64) {
+            size_t drop = std::min<size_t>(static_cast<size_t>(avail - 64), buf.size());
+            ssize_t d = ::recv(c.fd, buf.data(), drop, MSG_TRUNC | MSG_DONTWAIT);
+            if (d > 0) {
+              bytes += static_cast<uint64_t>(d);
+              c.tail_len = 0;  // what follows is not contiguous with the old tail
+              continue;
+            }
+          }
+        }
         ssize_t n = ::recv(c.fd, buf.data(), buf.size(), MSG_DONTWAIT);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
@@ -284,6 +306,10 @@ int main(int argc, char** argv) {
         ++downloads;
         c.busy = false;
         if (f > 0 && c.done < repeat && now_ns() < stop_at) {
+          if (fresh) {
+            ::close(c.fd);
+            c.fd = connect_to(*ep);
+          }
           send_line(c.fd, line);
           c.busy = true;
         }
