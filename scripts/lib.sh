@@ -10,8 +10,9 @@
 #   bookkeeping   dn_pass / dn_fail / dn_check, dn_finish prints "N passed, N failed" last
 #                 and exits 0 only when nothing failed.
 #
-# Conventions: background clients run under `timeout` (so that even an orphan ends), and the
-# tracked PID is the `timeout` process: SIGTERM to it is passed on to the client. The server
+# Conventions: background clients run under `timeout` (so that even an orphan ends), started
+# with `dn_client_bg ... &`, and the tracked PID is the `timeout` process: SIGTERM to it is
+# passed on to the client. The server
 # is started directly, so that its PID is the server's own (crash_soak.sh kill -9s it).
 
 DN_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -57,8 +58,22 @@ dn_finish() {
 
 # ---- processes ---------------------------------------------------------------------------------
 
-dn_track() { DN_PIDS[$1]=${2:-process}; }
-dn_untrack() { unset "DN_PIDS[$1]"; }
+declare -A DN_GROUPS=()  # tracked PIDs that lead their own process group (`timeout` wrappers)
+# dn_track PID [NAME [group]] — "group": PID leads its own process group (`timeout` does),
+# and the cleanup signals that group too, so a client outlives no killed wrapper.
+dn_track() {
+  DN_PIDS[$1]=${2:-process}
+  [[ ${3-} == group ]] && DN_GROUPS[$1]=1
+  return 0
+}
+dn_untrack() { unset "DN_PIDS[$1]" "DN_GROUPS[$1]"; }
+# SIGKILL to a tracked PID, and to its process group if it leads one: right away, while the
+# group ID cannot have been reused (it stays reserved while any member lives).
+dn_kill9() {
+  kill -s KILL "$1"
+  [[ -n ${DN_GROUPS[$1]-} ]] && kill -s KILL -- "-$1"
+  return 0
+}
 dn_alive() { kill -0 "$1" 2>/dev/null; }
 
 # dn_wait_exit PID SECONDS — waits (polling) up to SECONDS for PID to end and reaps it.
@@ -79,38 +94,86 @@ dn_wait_exit() {
 }
 
 # dn_stop PID [SIGNAL] — signal (default TERM), wait up to 5 s, then SIGKILL; always reaps.
-dn_stop() {
+dn_stop() { _dn_stop "$@" 2>/dev/null; }   # (no job notices on stderr)
+_dn_stop() {
   local pid=$1 sig=${2:-TERM} rc
   dn_alive "$pid" || { wait "$pid" 2>/dev/null; rc=$?; dn_untrack "$pid"; return "$rc"; }
   kill -s "$sig" "$pid" 2>/dev/null
   dn_wait_exit "$pid" 5
   rc=$?
   if ((rc == 255)); then
-    kill -s KILL "$pid" 2>/dev/null
+    dn_kill9 "$pid"
     dn_wait_exit "$pid" 5
     rc=$?
   fi
   return "$rc"
 }
 
-# Ends every tracked process: TERM to all, one shared bounded wait, KILL to what is left.
-dn_stop_all() {
-  local pid i left
-  ((${#DN_PIDS[@]})) || return 0
-  for pid in "${!DN_PIDS[@]}"; do kill -s TERM "$pid" 2>/dev/null; done
-  for ((i = 0; i < 250; i++)); do
+# dn_our_processes — PIDs of every process below this script (children, grandchildren, ...)
+# and of the members of the process groups of the tracked `timeout` wrappers (a client whose
+# wrapper died is re-parented, but stays in that group). Read from /proc by parent PID and
+# group ID; names play no part.
+dn_our_processes() {
+  local f st pid rest changed
+  local -A par=() grp=() mine=()
+  for f in /proc/[0-9]*/stat; do
+    { read -r st <"$f"; } 2>/dev/null || continue
+    pid=${f#/proc/}
+    pid=${pid%/stat}
+    rest=${st##*) }           # after "(comm) ": state ppid pgrp ...
+    read -r _ par[$pid] grp[$pid] _ <<<"$rest"
+  done
+  mine[$$]=1
+  changed=1
+  while ((changed)); do
+    changed=0
+    for pid in "${!par[@]}"; do
+      [[ -n ${mine[$pid]-} ]] && continue
+      if [[ -n ${mine[${par[$pid]}]-} || -n ${DN_GROUPS[${grp[$pid]}]-} ]]; then
+        mine[$pid]=1
+        changed=1
+      fi
+    done
+  done
+  unset "mine[$$]" "mine[$BASHPID]"
+  ((${#mine[@]})) && printf '%s\n' "${!mine[@]}"
+  return 0
+}
+
+# Ends every tracked process: TERM to all (and to the groups of tracked `timeout` wrappers),
+# one shared bounded wait, KILL to what is left; then the same for any other process below
+# this script (e.g. one started just as a signal came, before it was tracked).
+dn_stop_all() { _dn_stop_all 2>/dev/null; }
+_dn_stop_all() {
+  local pid i left others
+  for pid in "${!DN_PIDS[@]}"; do
+    kill -s TERM "$pid"
+    [[ -n ${DN_GROUPS[$pid]-} ]] && kill -s TERM -- "-$pid"
+  done
+  for ((i = 0; i < 250 && ${#DN_PIDS[@]}; i++)); do
     left=0
     for pid in "${!DN_PIDS[@]}"; do
-      if dn_alive "$pid"; then left=1; else wait "$pid" 2>/dev/null; dn_untrack "$pid"; fi
+      if dn_alive "$pid"; then left=1; else wait "$pid"; dn_untrack "$pid"; fi
     done
     ((left)) || break
     sleep 0.02
   done
   for pid in "${!DN_PIDS[@]}"; do
-    kill -s KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
+    dn_kill9 "$pid"
+    wait "$pid"
     dn_untrack "$pid"
   done
+  for i in 1 2; do
+    others=$(dn_our_processes)
+    [[ -n $others ]] || break
+    for pid in $others; do kill -s TERM "$pid"; done
+    sleep 0.2
+    for pid in $others; do
+      dn_alive "$pid" && kill -s KILL "$pid"
+    done
+  done
+  wait
+  return 0
 }
 
 dn_cleanup() {
@@ -244,10 +307,13 @@ dn_server_stop() {
 }
 
 # dn_server_kill9 — the crash: SIGKILL by PID, reaped.
+# (bash's "Killed" job notice is kept off stderr)
 dn_server_kill9() {
   [[ -n $DN_SERVER_PID ]] || return 0
-  kill -s KILL "$DN_SERVER_PID" 2>/dev/null
-  dn_wait_exit "$DN_SERVER_PID" 5
+  {
+    kill -s KILL "$DN_SERVER_PID"
+    dn_wait_exit "$DN_SERVER_PID" 5
+  } 2>/dev/null
   DN_SERVER_PID=
 }
 
@@ -258,6 +324,14 @@ dn_client() {
   local limit=$1
   shift
   timeout -k 2 "$limit" "$DN_CLIENT" --host "$DN_HOST" --port "$DN_PORT" "$@"
+}
+# dn_client_bg SECONDS ARGS... — the same, ONLY for the background: `dn_client_bg ... &`.
+# It execs, so $! is the PID of `timeout` itself, not of a subshell around it (a SIGTERM
+# to a subshell would leave timeout and the client running).
+dn_client_bg() {
+  local limit=$1
+  shift
+  exec timeout -k 2 "$limit" "$DN_CLIENT" --host "$DN_HOST" --port "$DN_PORT" "$@"
 }
 
 # dn_tcp SECONDS COMMAND — one raw TCP command (bash's /dev/tcp, no client involved); prints
