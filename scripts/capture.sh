@@ -179,11 +179,12 @@ function text(from, to,   i, b, s) {
   }
   return s
 }
-# the payload split at \n into L[1..n] (without the \n); returns n
-function lines(from, to,   i, n, cur) {
+# the payload split at \n into L[1..n] (without the \n); returns n. stream: a last line
+# without \n continues in the next TCP segment.
+function lines(from, to, stream,   i, n, cur) {
   n = 0; cur = from
   for (i = from; i < to; i++) if (B[i] == 10) { L[++n] = text(cur, i); cur = i + 1 }
-  if (cur < to) L[++n] = text(cur, to) " (no \\n yet: continues in the next segment)"
+  if (cur < to) L[++n] = text(cur, to) (stream ? " (no \\n yet: continues in the next segment)" : "")
   return n
 }
 function say(line) { printf "%s\n", line }
@@ -207,7 +208,7 @@ function flush_packet(   ihl, proto, total, sp, dp, off, from, to, n, i, f, dir,
     from = ihl + 8; to = total; nb = to - from
     if (dp == port) {
       if (B[from] == 1) {
-        n = lines(from + 1, to)
+        n = lines(from + 1, to, 0)
         split(L[1], h, " ")
         say(head "NOTES, a marked datagram from the official client (" nb " bytes)")
         more("byte 0x01 marks it (no plain note can start with a control character);")
@@ -259,7 +260,7 @@ function flush_packet(   ihl, proto, total, sp, dp, off, from, to, n, i, f, dir,
       say(head "ACK            handshake 3/3: connection open")
       hs[key] = 3; est++
     } else if (nb > 0) {
-      n = lines(from, to)
+      n = lines(from, to, 1)
       if (dp == port) {
         say(head "DATA " nb " bytes, the request: " (n == 1 ? "\"" L[1] "\"" : n " lines"))
         for (i = 1; i <= n; i++) { if (n > 1) more("\"" L[i] "\""); if (L[i] ~ /^[Hh][Ii][Ss][Tt][Oo][Rr][Yy]/) hist_req++ }
@@ -287,6 +288,7 @@ function flush_packet(   ihl, proto, total, sp, dp, off, from, to, n, i, f, dir,
       fin++
     } else if (f ~ /R/) {
       say(head "RST            the connection is reset")
+      more("a side closed while unread bytes were waiting for it (e.g. a reply it did not read)")
     } else {
       say(head "ACK            acknowledges bytes received (TCP bookkeeping, no data)")
     }

@@ -20,7 +20,7 @@ After every restart:
   - no note appears twice; seqs are 1..M without gaps; the history before the crash is
     still its prefix (seqs continue, nothing changed).
 Per mode it prints: cycles, notes acknowledged, lost (must be 0), duplicates (must be 0),
-torn tails repaired, survivors that finished.
+torn tails repaired (of them injected), survivors that finished.
 
   --cycles K        cycles per mode (default 10; 100 for a long soak)
   --modes LIST      comma-separated fsync modes (default always,everysec,never)
@@ -29,6 +29,9 @@ torn tails repaired, survivors that finished.
   --rate N          notes per second fed to each sender, about (default 2000); the
                     survivor gets half the rate and half the notes
   --kill-after A-B  the kill comes a random A..B ms after the senders start (default 50-900)
+  --tear-every N    every Nth cycle, after the kill, append half a note line to notes.log
+                    (what a crash in the middle of a write leaves): the restart must cut
+                    it and say "torn" (default 3; 0 = never)
   --seed N          seed for the random kill moments (printed, to repeat a run)
   --quiet           no line per cycle
   --keep            keep the temporary directory (stores, acks, logs)
@@ -43,6 +46,7 @@ MODES=always,everysec,never
 SENDERS=4
 NOTES=3000
 RATE=2000
+TEAR=3
 KMIN=50
 KMAX=900
 SEED=$(( ($$ * 7919 + ${EPOCHSECONDS:-0}) % 32768 ))
@@ -61,6 +65,7 @@ while (($#)); do
       ((KMAX >= KMIN && KMAX <= 60000)) || dn_die "--kill-after wants A <= B <= 60000"
       shift ;;
     --seed) num "$1" "${2-}"; SEED=$2; shift ;;
+    --tear-every) num "$1" "${2-}"; TEAR=$2; shift ;;
     --quiet | -q) QUIET=1 ;;
     --keep) DN_KEEP=1 ;;
     -h | --help) usage; exit 0 ;;
@@ -94,7 +99,7 @@ PORT=0
 ACKED=        # every acknowledgement so far: TEXT<TAB>SEQ, sorted by text
 PREV_H=       # the history verified after the previous restart
 n_acked=0 n_lost=0 n_dups=0 n_torn=0 n_start_fail=0 n_gap=0 n_prefix=0 n_seqmis=0
-n_surv=0 n_surv_ok=0 n_verify=0 n_hist_fail=0
+n_surv=0 n_surv_ok=0 n_verify=0 n_hist_fail=0 n_inject=0 n_inject_missed=0
 
 # start (or restart) the server on the mode's store and port; bounded retries if the port
 # is still held (exit 4). Returns 0 when ready.
@@ -236,8 +241,8 @@ run_mode() {
   PREV_H=
   PORT=0
   n_acked=0 n_lost=0 n_dups=0 n_torn=0 n_start_fail=0 n_gap=0 n_prefix=0 n_seqmis=0
-  n_surv=0 n_surv_ok=0 n_verify=0 n_hist_fail=0
-  local k s pid delay pids feeds names=() name running acked_now done_cycles=0
+  n_surv=0 n_surv_ok=0 n_verify=0 n_hist_fail=0 n_inject=0 n_inject_missed=0
+  local injected k s pid delay pids feeds names=() name running acked_now done_cycles=0
   echo
   echo "== --fsync $M"
   if ! start_server 0; then
@@ -267,6 +272,14 @@ run_mode() {
       acked_now=$((acked_now + $(wc -l <"$D/acks/$name")))
       absorb_acks "$D/acks/$name"
     done
+    # a torn tail, as a crash in the middle of a write leaves it: half a note line
+    injected=0
+    if ((TEAR > 0 && k % TEAR == 0)); then
+      printf '%d\t2026-01-01T00:00:00.000Z\t127.0.0.1:9\tcrash soak torn tail mar' \
+        "$(($(wc -l <"$D/store/notes.log") + 1))" >>"$D/store/notes.log"
+      injected=1
+      n_inject=$((n_inject + 1))
+    fi
     # restart on the same store and port; the survivor carries on against it
     if ! start_server "$k"; then
       dn_stop "$SURV_PID" >/dev/null
@@ -274,8 +287,16 @@ run_mode() {
       SURV_PID=
       break
     fi
+    if ((injected)) && [[ -z $TORN_NOTE ]]; then
+      n_inject_missed=$((n_inject_missed + 1))
+      TORN_NOTE=" INJECTED TORN TAIL NOT REPORTED"
+    fi
     finish_survivor
     verify "$k"
+    if ((injected)) && grep -q 'torn tail mar' "$D/H.$k"; then
+      n_inject_missed=$((n_inject_missed + 1))
+      VERDICT+="  INJECTED TORN TAIL KEPT"
+    fi
     done_cycles=$k
     ((QUIET)) || printf '  %-8s cycle %3d/%d: kill -9 after %4d ms (%d/%d senders running, %5d acks)  %s%s%s\n' \
       "$M" "$k" "$CYCLES" "$delay" "$running" "$SENDERS" "$acked_now" "$VERDICT" "${TORN_NOTE:-}" "${SURV_NOTE:-}"
@@ -286,10 +307,15 @@ run_mode() {
   local stop_rc=$?
 
   R_CYCLES[$M]=$done_cycles R_ACKED[$M]=$n_acked R_LOST[$M]=$n_lost R_DUPS[$M]=$n_dups
-  R_TORN[$M]=$n_torn R_SURV[$M]="$n_surv_ok/$n_surv"
+  R_TORN[$M]="$n_torn ($n_inject inj.)" R_SURV[$M]="$n_surv_ok/$n_surv"
   ((done_cycles == CYCLES && n_start_fail == 0)) &&
-    dn_pass "$M: the store passed the server's start-up check after all $CYCLES crashes ($n_torn torn tails cut)" ||
+    dn_pass "$M: the store passed the server's start-up check after all $CYCLES crashes" ||
     dn_fail "$M: $n_start_fail restarts failed; $done_cycles of $CYCLES cycles done"
+  if ((n_inject > 0)); then
+    ((n_inject_missed == 0)) &&
+      dn_pass "$M: $n_torn torn tails cut and reported at restart ($n_inject injected, all cut)" ||
+      dn_fail "$M: $n_inject_missed of $n_inject injected torn tails not reported or not cut"
+  fi
   ((n_lost == 0 && n_seqmis == 0 && n_hist_fail == 0 && n_verify > 0)) &&
     dn_pass "$M: every acknowledged note present, under its acknowledged seq ($n_acked acknowledged)" ||
     dn_fail "$M: $n_lost acknowledged notes lost, $n_seqmis under another seq, $n_hist_fail HISTORY failures"
@@ -301,9 +327,13 @@ run_mode() {
   ((n_surv > 0 && n_surv_ok == n_surv)) &&
     dn_pass "$M: $n_surv senders lived through a crash and got every note acknowledged" ||
     dn_fail "$M: $((n_surv - n_surv_ok)) of $n_surv senders that lived through a crash did not finish"
-  ((stop_rc == 0)) && cmp -s "$D/store/notes.log" "$PREV_H" &&
-    dn_pass "$M: SIGTERM stops the server with status 0; the store equals the last HISTORY" ||
-    dn_fail "$M: at the end the server exited $stop_rc on SIGTERM or the store differs from HISTORY"
+  if ((stop_rc != 0)); then
+    dn_fail "$M: at the end the server exited $stop_rc on SIGTERM"
+  elif [[ -z $PREV_H ]] || ! cmp -s "$D/store/notes.log" "$PREV_H"; then
+    dn_fail "$M: at the end the store file differs from the last HISTORY"
+  else
+    dn_pass "$M: SIGTERM stops the server with status 0; the store equals the last HISTORY"
+  fi
 }
 
 T0=$(dn_now)
@@ -311,9 +341,9 @@ for m in "${MODE_LIST[@]}"; do
   run_mode "$m"
 done
 echo
-printf '  %-9s %7s %12s %6s %11s %14s %10s\n' mode cycles acknowledged lost duplicates "torn repaired" survivors
+printf '  %-9s %7s %12s %6s %11s %18s %10s\n' mode cycles acknowledged lost duplicates "torn repaired" survivors
 for m in "${MODE_LIST[@]}"; do
-  printf '  %-9s %7s %12s %6s %11s %14s %10s\n' "$m" "${R_CYCLES[$m]-0}" "${R_ACKED[$m]-0}" \
+  printf '  %-9s %7s %12s %6s %11s %18s %10s\n' "$m" "${R_CYCLES[$m]-0}" "${R_ACKED[$m]-0}" \
     "${R_LOST[$m]-?}" "${R_DUPS[$m]-?}" "${R_TORN[$m]-?}" "${R_SURV[$m]-?}"
 done
 echo "  elapsed $(dn_elapsed "$T0" "$(dn_now)") s; seed $SEED (repeat with --seed $SEED)"

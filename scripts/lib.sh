@@ -216,6 +216,10 @@ dn_init() {
   trap 'dn_on_signal TERM' TERM
   trap 'dn_on_signal HUP' HUP
   DN_TMP=$(mktemp -d "${TMPDIR:-/tmp}/dailynet-${DN_NAME%.sh}.XXXXXX") || dn_die "cannot create a temp dir"
+  # Run copies of the binaries: a `make` during a long run must not swap them underneath.
+  mkdir -p "$DN_TMP/bin"
+  if [[ -x $DN_SERVER ]] && cp "$DN_SERVER" "$DN_TMP/bin/dailynetd"; then DN_SERVER=$DN_TMP/bin/dailynetd; fi
+  if [[ -x $DN_CLIENT ]] && cp "$DN_CLIENT" "$DN_TMP/bin/dailynet"; then DN_CLIENT=$DN_TMP/bin/dailynet; fi
 }
 
 dn_need_binaries() {
