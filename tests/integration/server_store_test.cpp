@@ -189,6 +189,22 @@ TEST_CASE("server: a torn last line is cut at start and reported on one stderr l
   CHECK(file_size(chk) == chk0);
   CHECK(stored_texts(s) == numbered("t", 6));
   send_notes(s.udp_port(), {"t7"}, 7);
+  CHECK(s.stop(15) == 0);
+  // The log lost the end of its last committed line (e.g. power loss under --fsync never):
+  // that line is cut, with its check record.
+  const uint64_t last_start = line_offset(log, 6);
+  const uint64_t size2 = file_size(log);
+  REQUIRE(::truncate(log.c_str(), static_cast<off_t>(size2 - 5)) == 0);
+  ServerProcess s2({}, data);
+  REQUIRE(s2.started());
+  CHECK(s2.start_line().find(" notes=6") != std::string::npos);
+  lines = log_lines_with(s2.log(), "torn");
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].find(std::to_string(last_start)) != std::string::npos);
+  CHECK(lines[0].find(std::to_string(size2 - 5 - last_start) + " bytes") != std::string::npos);
+  CHECK(file_size(log) == last_start);
+  CHECK(file_size(chk) == 6 * 40);
+  CHECK(stored_texts(s2) == numbered("t", 6));
 }
 
 TEST_CASE("server: damage in the middle stops the start (exit 3, file and offset); --repair "

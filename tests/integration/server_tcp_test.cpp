@@ -4,6 +4,7 @@
 // streamed to a stalled reader while UDP keeps being answered.
 #include <doctest/doctest.h>
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -487,6 +488,58 @@ TEST_CASE("server: FOLLOW FROM filters history and live notes; FOLLOW SINCE is e
   CHECK(fa.line(300) == std::nullopt);  // neither came from sender A's port
 }
 
+TEST_CASE("server: a client that half-closes after its commands gets every answer, then the "
+          "close (printf 'HISTORY\\n' | nc -q1)") {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  write_notes_log(data, 50000, 60);
+  ServerProcess s({}, data);
+  REQUIRE(s.started());
+  Tcp t(s.tcp_port());
+  CHECK(t.send("PING\nHISTORY SINCE 49990\nHISTORY\nPING\n"));
+  REQUIRE(::shutdown(t.fd(), SHUT_WR) == 0);
+  CHECK(t.line() == "PONG");
+  auto h = t.until("END");
+  REQUIRE(h.size() == 11);
+  CHECK(h.back() == "END 10");
+  auto all = split_lines(t.read_through("\nEND 50000\n"));
+  CHECK(all.size() == 50001);
+  CHECK(t.line() == "PONG");
+  CHECK(t.closed());
+}
+
+TEST_CASE("server: a reader that vanishes mid-HISTORY (RST) costs only its own session; "
+          "SIGPIPE does not kill the server") {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  write_notes_log(data, 50000, 60);
+  ServerProcess s({}, data);
+  REQUIRE(s.started());
+  for (int i = 0; i < 3; ++i) {
+    Tcp t(s.tcp_port());
+    CHECK(t.send("HISTORY\n"));
+    CHECK(t.line());  // the stream has started
+    linger lg{1, 0};  // close with a reset while the server is still sending
+    ::setsockopt(t.fd(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    t.close();
+  }
+  {
+    // A UDP sender that is gone before its acknowledgements arrive.
+    Udp gone(s.udp_port());
+    for (int i = 0; i < 20; ++i) CHECK(gone.send("fire and forget"));
+  }
+  Udp u(s.udp_port());
+  CHECK(u.ask("after") == "OK 50021\n");
+  Tcp t(s.tcp_port());
+  CHECK(t.send("PING\n"));
+  CHECK(t.line() == "PONG");
+  CHECK(s.running());
+  bool only_two = false;  // t and the STATS connection: the reset ones are gone
+  for (int64_t deadline = now_ms() + 3000; !only_two && now_ms() < deadline;)
+    only_two = stat_value(s.tcp_port(), "tcp_connections_open") == 2;
+  CHECK(only_two);
+}
+
 // may_fail: server bug — the note lines and the END line leave in two sends without
 // TCP_NODELAY, so END waits for the client's delayed ACK (about 40 ms per HISTORY).
 TEST_CASE("server: a small HISTORY is answered at once (no Nagle/delayed-ACK pause)" *
@@ -528,7 +581,7 @@ TEST_CASE("server: HISTORY is a snapshot; a stalled reader of 200,000 notes neve
   // lines through a buffer) and FOLLOW, each with a pipelined PING behind it.
   Tcp h(s.tcp_port()), hf(s.tcp_port()), fo(s.tcp_port());
   CHECK(h.send("HISTORY\nPING\n"));
-  CHECK(hf.send("HISTORY FROM 127.0.0.1:40003\nPING\n"));
+  CHECK(hf.send("HISTORY FROM 127.0.0.1 SINCE 100000\nPING\n"));
   CHECK(fo.send("FOLLOW\n"));
   int64_t sent = wait_stat(s.tcp_port(), "tcp_history_bytes_sent", 1 << 20);
   CHECK(sent >= (1 << 20));
@@ -578,14 +631,18 @@ TEST_CASE("server: HISTORY is a snapshot; a stalled reader of 200,000 notes neve
   CHECK(seqs_in_order(got, 1, 1));
   CHECK(h.line() == "200000");
   CHECK(h.line() == "PONG");
-  // The FROM reader: every tenth note (senders are 127.0.0.1:40000 + seq % 10).
+  // The FROM reader: the 50 notes sent meanwhile also come from 127.0.0.1, and are not in
+  // its snapshot either.
   got = split_lines(hf.read_through("\nEND ", 20000));
   REQUIRE(!got.empty());
   got.pop_back();
-  CHECK(got.size() == kNotes / 10);
-  CHECK(seqs_in_order(got, 3, 10));
-  CHECK(hf.line() == "20000");
+  CHECK(got.size() == kNotes / 2);
+  CHECK(seqs_in_order(got, kNotes / 2 + 1, 1));
+  CHECK(hf.line() == "100000");
   CHECK(hf.line() == "PONG");
+  auto one = tcp_command(s.tcp_port(), "HISTORY FROM 127.0.0.1:40003 LAST 1");
+  REQUIRE(one.size() == 2);
+  CHECK(split_tabs(one[0])[0] == "199993");  // senders are 127.0.0.1:40000 + seq % 10
   // The follower gets everything, including the 50 live notes, and no END.
   got = split_lines(fo.read_through("\tduring stall 50\n", 20000));
   CHECK(got.size() == kNotes + 50);

@@ -86,6 +86,7 @@ TEST_CASE("server: UDP plain notes get OK <seq>; one trailing \\n or \\r\\n is d
   CHECK(h.back() == "END 8");
   CHECK(texts_of(h) == want);
   CHECK(field_of(h, 0) == std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8"});
+  CHECK(u.recv(200) == std::nullopt);  // exactly one reply per datagram: none left over
 }
 
 TEST_CASE("server: UDP refusals: exact reason, nothing stored, no seq taken") {
