@@ -167,8 +167,10 @@ std::optional<int64_t> parse_time_ms(std::string_view s) noexcept {
       !digits(s, 11, 2, h) || !digits(s, 14, 2, mi) || !digits(s, 17, 2, se) ||
       !digits(s, 20, 3, ms))
     return std::nullopt;
-  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
-    return std::nullopt;
+  static const unsigned kDays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 59) return std::nullopt;
+  if (d > kDays[mo - 1] + (mo == 2 && leap ? 1 : 0)) return std::nullopt;  // no 2023-02-29
   int64_t days = days_from_civil(y, mo, d);
   return ((days * 86400 + h * 3600 + mi * 60 + se) * 1000) + ms;
 }
@@ -420,9 +422,9 @@ void append_marked(std::string& out, uint64_t client_id, uint64_t floor, uint64_
   out += ' ';
   out += std::to_string(first);
   out += '\n';
-  for (size_t i = 0; i < notes.size(); ++i) {
-    if (i) out += '\n';
-    out += notes[i];
+  for (std::string_view n : notes) {  // every note ends in '\n', so an empty last one survives
+    out += n;
+    out += '\n';
   }
 }
 

@@ -97,7 +97,8 @@ ParsedCommand parse_command(std::string_view line);
 // client-id is random per client run; notes carry message numbers first, first+1, ...;
 // floor (>= 1, <= first) means "every message below this number is settled for me" (see
 // udp_intake.cpp); a server that does not know the client id starts it at floor.
-// The last note may or may not end in '\n'. At most kMaxMarkedNotes notes per datagram.
+// One '\n' after the last note is dropped (append_marked writes it, so an empty last note
+// survives). At most kMaxMarkedNotes notes per datagram.
 
 inline constexpr unsigned char kMarkByte = 0x01;
 inline constexpr size_t kMaxMarkedNotes = 64;

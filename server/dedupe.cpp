@@ -25,10 +25,15 @@ void Dedupe::restore(uint64_t client_id, uint64_t msg, uint64_t seq) {
   c.last_used = ++clock_;
   if (!c.runs.empty()) {
     Run& r = c.runs.back();
-    // Extend the last run while messages and seqs both continue (one datagram's notes).
-    if (r.refused_mask == 0 && r.count < 64 && r.first_msg + r.count == msg &&
-        r.first_seq + r.count == seq) {
-      ++r.count;
+    // Extend the last run while seqs continue (one datagram's notes get consecutive seqs).
+    // Messages skipped inside it were consumed without being stored: refused.
+    uint64_t stored = static_cast<uint64_t>(
+        __builtin_popcountll(~r.refused_mask & (r.count >= 64 ? ~uint64_t{0}
+                                                              : (uint64_t{1} << r.count) - 1)));
+    if (msg >= r.first_msg + r.count && msg - r.first_msg < 64 && r.first_seq + stored == seq) {
+      for (uint64_t m = r.first_msg + r.count; m < msg; ++m)
+        r.refused_mask |= uint64_t{1} << (m - r.first_msg);
+      r.count = static_cast<uint32_t>(msg - r.first_msg + 1);
       c.next = c.pending_next = msg + 1;
       return;
     }

@@ -11,6 +11,8 @@
 #include "store_scan.hpp"
 
 #include <cstring>
+#include <optional>
+#include <unordered_map>
 
 #include "../common/crc32c.hpp"
 #include "../common/protocol.hpp"
@@ -68,6 +70,12 @@ size_t check_lines(std::string_view log, size_t from, uint64_t seq, bool allow_p
   return std::string_view::npos;
 }
 
+bool looks_like_note_start(std::string_view s) noexcept {
+  size_t i = 0;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+  return i > 0 && s[0] != '0' && (i == s.size() || s[i] == '\t');
+}
+
 }  // namespace
 
 void encode_record(const StoreRecord& r, unsigned char out[kRecordSize]) noexcept {
@@ -113,8 +121,11 @@ ScanResult scan_store(std::string_view log, std::string_view chk) {
     s.rebuilt = !log.empty();
     size_t bad = check_lines(log, 0, 0, false, &s.offsets, &s.seqs);
     if (bad != std::string_view::npos) {
-      // A last line without '\n' after good lines is a torn tail; anything else is damage.
-      bool last_partial = log.find('\n', bad) == std::string_view::npos && bad > 0;
+      // A last line without '\n' is a torn tail — after good lines, or alone when it starts
+      // like a note line (digits, then a tab or nothing more: the first write of a new store,
+      // cut short). Anything else is damage, so a file that is not ours is never cut.
+      bool last_partial = log.find('\n', bad) == std::string_view::npos &&
+                          (bad > 0 || looks_like_note_start(log));
       if (!last_partial) {
         s.verdict = ScanResult::Verdict::damaged;
         s.damage_offset = bad;
@@ -150,12 +161,18 @@ ScanResult scan_store(std::string_view log, std::string_view chk) {
   s.chk_keep = i * kRecordSize;
 
   if (i < nrec) {
-    // A failing record is a torn tail only if it and every later one point past the end of
-    // notes.log, and the log holds nothing after the last good line but an uncommitted tail.
-    bool all_beyond = true;
-    for (size_t j = i; j < nrec && all_beyond; ++j)
-      all_beyond = beyond_end(log, decode_record(rec_ptr(chk, j)));
-    if (!all_beyond) {
+    // A failing record is a torn tail only if the log lost its end: the record sits where
+    // the chain says, its line runs past the end of notes.log, at most a partial line is
+    // left there, and every later record chains on past the end too. Anything else (a
+    // flipped offset or length, say) is damage: an intact last note is never cut.
+    bool torn = log.find('\n', expect) == std::string_view::npos;
+    uint64_t chain = expect;
+    for (size_t j = i; j < nrec && torn; ++j) {
+      StoreRecord r = decode_record(rec_ptr(chk, j));
+      torn = r.offset == chain && beyond_end(log, r);
+      chain = r.offset + r.length;
+    }
+    if (!torn) {
       s.verdict = ScanResult::Verdict::damaged;
       s.damage_offset = expect;
       s.damage_what = "the note after seq " + std::to_string(last_seq) +
@@ -176,36 +193,53 @@ ScanResult scan_store(std::string_view log, std::string_view chk) {
 }
 
 RepairResult repair_store(std::string_view log, std::string_view chk) {
+  // Line by line, so that damage which shifts the rest of the file (a cut or an insertion)
+  // costs only the damaged lines: a line is intact when the record of its seq verifies it
+  // (the record's crc covers the line's bytes, wherever the line now sits), or, without
+  // records, when it parses. Seqs must keep rising.
   RepairResult out;
-  uint64_t cursor = 0, last_seq = 0;
-  auto keep = [&](uint64_t off, std::string_view line, uint64_t seq, uint64_t cid,
-                  uint64_t msg) {
-    if (off > cursor) out.damaged.append(log.substr(cursor, off - cursor));
-    StoreRecord r = make_record(seq, out.log.size(), line, cid, msg);
-    unsigned char buf[kRecordSize];
-    encode_record(r, buf);
-    out.chk.append(reinterpret_cast<const char*>(buf), kRecordSize);
-    out.log.append(line);
-    cursor = off + line.size();
-    last_seq = seq;
-    ++out.kept;
-  };
   const size_t nrec = chk.size() / kRecordSize;
-  if (nrec > 0) {
-    for (size_t i = 0; i < nrec; ++i) {
-      StoreRecord r = decode_record(rec_ptr(chk, i));
-      if (r.offset < cursor || r.seq <= last_seq || !line_verifies(log, r)) continue;
-      keep(r.offset, log.substr(r.offset, r.length), r.seq, r.client_id, r.msg);
+  std::unordered_map<uint64_t, StoreRecord> by_seq;
+  by_seq.reserve(nrec);
+  for (size_t i = 0; i < nrec; ++i) {
+    StoreRecord r = decode_record(rec_ptr(chk, i));
+    by_seq.emplace(r.seq, r);
+  }
+  uint64_t cursor = 0, last_seq = 0;  // cursor: first byte not yet kept or quarantined
+  size_t pos = 0;
+  while (pos < log.size()) {
+    size_t nl = log.find('\n', pos);
+    if (nl == std::string_view::npos) break;
+    std::string_view line = log.substr(pos, nl + 1 - pos);
+    size_t tab = line.find('\t');
+    auto seq = tab == std::string_view::npos ? std::nullopt : parse_u64(line.substr(0, tab));
+    bool keep = false;
+    uint64_t cid = 0, msg = 0;
+    if (seq && *seq > last_seq) {
+      if (nrec > 0) {
+        auto it = by_seq.find(*seq);
+        keep = it != by_seq.end() && it->second.length == line.size() &&
+               record_crc(it->second, line) == it->second.crc;
+        if (keep) {
+          cid = it->second.client_id;
+          msg = it->second.msg;
+        }
+      } else {
+        keep = parse_note_line(line.substr(0, line.size() - 1)).has_value();
+      }
     }
-  } else {
-    size_t pos = 0;
-    while (pos < log.size()) {
-      size_t nl = log.find('\n', pos);
-      if (nl == std::string_view::npos) break;
-      auto n = parse_note_line(log.substr(pos, nl - pos));
-      if (n && n->seq > last_seq) keep(pos, log.substr(pos, nl + 1 - pos), n->seq, 0, 0);
-      pos = nl + 1;
+    if (keep) {
+      if (pos > cursor) out.damaged.append(log.substr(cursor, pos - cursor));
+      StoreRecord r = make_record(*seq, out.log.size(), line, cid, msg);
+      unsigned char buf[kRecordSize];
+      encode_record(r, buf);
+      out.chk.append(reinterpret_cast<const char*>(buf), kRecordSize);
+      out.log.append(line);
+      cursor = nl + 1;
+      last_seq = *seq;
+      ++out.kept;
     }
+    pos = nl + 1;
   }
   if (cursor < log.size()) out.damaged.append(log.substr(cursor));
   return out;

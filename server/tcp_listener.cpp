@@ -2,6 +2,8 @@
 #include "tcp_listener.hpp"
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -97,6 +99,10 @@ void TcpListener::accept_ready(const Config& cfg, Stats& stats, size_t open_sess
                ")");
       continue;
     }
+    // Replies are written whole (a HISTORY's last lines and END may leave in separate
+    // sends): without this, END could wait for the peer's delayed ACK.
+    int one = 1;
+    ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     ++stats.tcp_accepted;
     ++open_sessions;
     on_accept(std::move(conn), peer);

@@ -226,16 +226,27 @@ void UdpIntake::end_turn(bool committed, uint64_t first_seq) {
       case Waiting::Kind::duplicate: {
         Dedupe::Client& c = dedupe_.get(w.client_id, w.first_msg);
         MarkedReply r{MarkedReply::Kind::ok, w.first_msg, w.count, 0, 0, {}};
+        // A message the table no longer knows, before one it knows, was not stored with
+        // this datagram (its notes are stored together): it counts as refused, so the
+        // client's arithmetic (seq + position among the stored) stays right.
+        uint64_t unknown = 0;
         for (uint64_t i = 0; i < w.count; ++i) {
           uint64_t s = Dedupe::lookup(c, w.first_msg + i);
+          if (s == UINT64_MAX) {
+            unknown |= uint64_t{1} << i;
+            continue;
+          }
           if (s == 0) {
             r.refused_mask |= uint64_t{1} << i;
-            r.reason = "refused";
-          } else if (s != UINT64_MAX && r.seq == 0) {
-            r.seq = s - (i - static_cast<uint64_t>(__builtin_popcountll(
-                                 r.refused_mask & ((uint64_t{1} << i) - 1))));
+            continue;
+          }
+          if (r.seq == 0) {
+            r.refused_mask |= unknown;
+            uint64_t below = i == 0 ? 0 : (~r.refused_mask & ((uint64_t{1} << i) - 1));
+            r.seq = s - static_cast<uint64_t>(__builtin_popcountll(below));
           }
         }
+        if (r.refused_mask) r.reason = "refused";
         reply(w.slot, format_marked_reply(r));
         break;
       }
