@@ -11,9 +11,9 @@
 #                 and exits 0 only when nothing failed.
 #
 # Conventions: background clients run under `timeout` (so that even an orphan ends), started
-# with `dn_client_bg ... &`, and the tracked PID is the `timeout` process: SIGTERM to it is
-# passed on to the client. The server
-# is started directly, so that its PID is the server's own (crash_soak.sh kill -9s it).
+# with `dn_client_bg ... &`; the tracked PID is the `timeout` process: SIGTERM to it is passed
+# on to the client. The server is started directly, so that its PID is the server's own
+# (crash_soak.sh kill -9s it). The scripts run copies of the binaries (see dn_init).
 
 DN_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DN_BIN=${BIN_DIR:-bin}
