@@ -419,6 +419,9 @@ row t5copy load "same, readers copying (CPU shared)" "100k/s" -
 row t6 load "intake with 1,000 TCP conns (50 downloading)" "100k/s" -
 
 # ---------------------------------------------------------------------------------------
+machine_load() { echo "load average $(cut -d' ' -f1-3 /proc/loadavg)$( [ -r /proc/pressure/cpu ] && echo "; CPU pressure $(head -1 /proc/pressure/cpu | cut -d' ' -f2-4)")"; }
+log "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), kernel $(uname -r), $(awk '/^MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo) RAM"
+log "at start: $(machine_load)"
 log "N=$N, $REPS repetition(s), temp dir $TMP"
 LINES="$TMP/lines.txt"
 "$LOADGEN" --make-lines "$LINES" -n "$N" --tag send
@@ -541,4 +544,5 @@ END {
     printf "| %-50s | %-8s | %-19s | %-8s | %-16s | %-11s | %-6s | %-6s | %s\n", label[i], offered[i], recv, loss, thr, cpu, ratio, cr, note;
   }
 }'
+log "at the end: $(machine_load)"
 log "done"
