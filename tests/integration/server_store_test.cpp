@@ -252,10 +252,9 @@ TEST_CASE("server: damage in the middle stops the start (exit 3, file and offset
   CHECK(log_lines_with(s.log(), "torn").empty());
 }
 
-// may_fail: server bug — repair with notes.chk present keeps only notes whose records still
-// match at their old offsets, so every intact note after a shortened line is quarantined.
-TEST_CASE("server: a truncated middle line is refused; --repair keeps every intact note" *
-          doctest::may_fail()) {
+// Regression: repair used to keep only notes whose records matched at their old offsets, so
+// every intact note after a shortened line was quarantined. Fixed in a0728f8.
+TEST_CASE("server: a truncated middle line is refused; --repair keeps every intact note") {
   TempDir t;
   const std::string data = t.path() + "/data";
   make_store(data, numbered("middle-", 6));

@@ -407,10 +407,10 @@ TEST_CASE("server: a marked retry after kill -9 and restart gets the original se
   }
 }
 
-// may_fail: server bug — after a restart the refused message is not in the rebuilt
-// exactly-once table, so the retry is answered "OK 1 3 1" (claims p2 is seq 3).
+// Regression: the refused message used to be missing from the table rebuilt at start, and
+// the retry was answered "OK 1 3 1" (p2 as seq 3). Fixed in a0728f8.
 TEST_CASE("server: a retry after restart of a packed datagram with a refused note keeps its "
-          "mask" * doctest::may_fail()) {
+          "mask") {
   TempDir t;
   const std::string data = t.path() + "/data";
   const uint64_t id = 0x7777000077770000ULL;
