@@ -240,6 +240,9 @@ TEST_CASE("server: --rate 5 --rate-burst 5: the 6th quick note gets ERR rate lim
                                             "OK 4\n", "OK 5\n"});
   CHECK(stored_texts(s) ==
         std::vector<std::string>{"quick 1", "quick 2", "quick 3", "quick 4", "quick 5"});
+  // The bucket is per source address, not per port: a new socket on 127.0.0.1 shares it.
+  Udp same_host(s.udp_port());
+  CHECK(same_host.ask("same host") == "ERR rate limited\n");
   // Another source address has its own bucket.
   Udp other(s.udp_port(), "127.0.0.1", "127.0.0.2");
   CHECK(other.ask("elsewhere") == "OK 6\n");
@@ -255,7 +258,7 @@ TEST_CASE("server: --rate 5 --rate-burst 5: the 6th quick note gets ERR rate lim
     u.recv(100);  // paces the retries (returns nothing: every reply was read)
   }
   CHECK(r == "OK 7\n");
-  CHECK(stat_value(s.tcp_port(), "udp_refused_rate_limited") >= 2);
+  CHECK(stat_value(s.tcp_port(), "udp_refused_rate_limited") >= 3);
 }
 
 TEST_CASE("server: a failed append (RLIMIT_FSIZE) gets ERR store unavailable, leaves nothing "

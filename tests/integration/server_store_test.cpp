@@ -88,6 +88,38 @@ TEST_CASE("server: the start line names udp, tcp, store and notes; --data gets i
   REQUIRE(s2.started());
   CHECK(s2.start_line().find(" store=" + data + "/notes.log notes=2") != std::string::npos);
   CHECK(s2.start_line().rfind("dailynetd ready udp=127.0.0.1:", 0) == 0);
+  CHECK(s2.stop(15) == 0);
+  // --tcp-port alone: TCP on that port, UDP wherever --port says (0: any free one).
+  uint16_t tcp_port = 0;
+  {
+    Fd probe(::socket(AF_INET, SOCK_STREAM, 0));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    REQUIRE(::bind(probe.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    ::getsockname(probe.get(), reinterpret_cast<sockaddr*>(&a), &len);
+    tcp_port = ntohs(a.sin_port);
+  }
+  ServerProcess s3({"--tcp-port", std::to_string(tcp_port)}, data);
+  REQUIRE(s3.started());
+  CHECK(s3.tcp_port() == tcp_port);
+  CHECK(s3.start_line().find(" tcp=127.0.0.1:" + std::to_string(tcp_port) + " ") !=
+        std::string::npos);
+  send_notes(s3.udp_port(), {"z"}, 3);
+  auto h = tcp_command(tcp_port, "HISTORY");
+  CHECK(h.size() == 4);
+}
+
+TEST_CASE("server: a --data path that is a file is refused with exit 3, naming it") {
+  TempDir t;
+  const std::string path = t.path() + "/not-a-dir";
+  write_file(path, "hello\n");
+  ServerProcess s({}, path);
+  CHECK_FALSE(s.started());
+  CHECK(s.exit_code() == 3);
+  CHECK(s.log().find(path) != std::string::npos);
+  CHECK(read_file(path) == "hello\n");
 }
 
 TEST_CASE("server: SIGTERM and SIGINT exit 0 with every note flushed; seqs continue") {
@@ -207,6 +239,22 @@ TEST_CASE("server: a torn last line is cut at start and reported on one stderr l
   CHECK(stored_texts(s2) == numbered("t", 6));
 }
 
+TEST_CASE("server: a new store whose first write was cut short starts empty, reporting it") {
+  TempDir t;
+  const std::string data = t.path() + "/data";
+  ::mkdir(data.c_str(), 0755);
+  const std::string torn = "1\t2026-01-01T00:0";
+  write_file(data + "/notes.log", torn);
+  ServerProcess s({}, data);
+  REQUIRE(s.started());
+  CHECK(s.start_line().find(" notes=0") != std::string::npos);
+  auto lines = log_lines_with(s.log(), "torn");
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].find(std::to_string(torn.size()) + " bytes") != std::string::npos);
+  CHECK(file_size(data + "/notes.log") == 0);
+  send_notes(s.udp_port(), {"first"});
+}
+
 TEST_CASE("server: damage in the middle stops the start (exit 3, file and offset); --repair "
           "keeps every intact note and moves the damaged bytes to a side file") {
   TempDir t;
@@ -282,6 +330,34 @@ TEST_CASE("server: a truncated middle line is refused; --repair keeps every inta
   std::string cut_line3 = line3;
   cut_line3.erase(line3.find("middle-3") + 2, 5);
   CHECK(read_file(data + "/" + side[0]) == cut_line3);
+}
+
+// may_fail: server bug — a one-bit flip in the offset field of a notes.chk record makes
+// --repair quarantine the note line it describes, although that line is byte-for-byte intact
+// (its check value still verifies once the offset is taken from where the line really is).
+TEST_CASE("server: a damaged check record is refused at start; --repair keeps the intact note "
+          "it described" * doctest::may_fail()) {
+  TempDir t;
+  const std::string data = t.path() + "/data";
+  make_store(data, numbered("rec-", 4));
+  const std::string log = data + "/notes.log", chk = data + "/notes.chk";
+  const std::string log_bytes = read_file(log);
+  std::string c = read_file(chk);
+  REQUIRE(c.size() == 4 * 40);
+  c[40 * 2 + 8] ^= 0x01;  // record of seq 3: lowest byte of its offset field
+  write_file(chk, c);
+  {
+    ServerProcess s({}, data);
+    CHECK_FALSE(s.started());
+    CHECK(s.exit_code() == 3);
+    CHECK(s.log().find("byte " + std::to_string(line_offset(log, 2))) != std::string::npos);
+  }
+  ServerProcess s({"--repair"}, data);
+  REQUIRE(s.started());
+  CHECK(s.start_line().find(" notes=4") != std::string::npos);
+  CHECK(stored_texts(s) == numbered("rec-", 4));
+  CHECK(read_file(log) == log_bytes);
+  send_notes(s.udp_port(), {"rec-5"}, 5);
 }
 
 TEST_CASE("server: garbage appended after the notes is refused; --repair quarantines it") {

@@ -454,6 +454,20 @@ TEST_CASE("server: FOLLOW sends history, then live notes; other lines ignored; Q
   CHECK(g.send(" QUIT \r\n"));
   CHECK(g.line() == "BYE");
   CHECK(g.closed());
+  // FOLLOW pipelined behind a command, with a command behind it, in one packet.
+  Tcp p(s.tcp_port());
+  CHECK(p.send("PING\nFOLLOW SINCE 19\nPING\n"));
+  CHECK(p.line() == "PONG");
+  auto n20 = p.line();
+  REQUIRE(n20);
+  CHECK(split_tabs(*n20)[0] == "20");
+  CHECK(p.line(300) == std::nullopt);  // the PING behind FOLLOW was ignored
+  // A follower that closes its sending side (printf 'FOLLOW\n' | nc -N) keeps receiving.
+  REQUIRE(::shutdown(p.fd(), SHUT_WR) == 0);
+  CHECK(u.ask("after half-close") == "OK 21\n");
+  auto n21 = p.line();
+  REQUIRE(n21);
+  CHECK(texts_of({*n21}) == std::vector<std::string>{"after half-close"});
 }
 
 TEST_CASE("server: FOLLOW FROM filters history and live notes; FOLLOW SINCE is exclusive") {
