@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -41,8 +42,15 @@ struct ThreeSenders {
   std::vector<std::string> lines;  // the seven note lines, from HISTORY
 };
 
+int64_t wall_ms() {
+  timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
 ThreeSenders send_three(const ServerProcess& s) {
   ThreeSenders r;
+  const int64_t t0 = wall_ms();
   Udp ua(s.udp_port()), ub(s.udp_port()), uc(s.udp_port(), "127.0.0.1", "127.0.0.2");
   r.a = "127.0.0.1:" + std::to_string(ua.local_port());
   r.b = "127.0.0.1:" + std::to_string(ub.local_port());
@@ -58,6 +66,14 @@ ThreeSenders send_three(const ServerProcess& s) {
   REQUIRE(h.size() == 8);
   CHECK(h[7] == "END 7");
   r.lines.assign(h.begin(), h.begin() + 7);
+  // TIME is the server's receive time, UTC: between the first send and now (1 s of slack).
+  const int64_t t1 = wall_ms();
+  for (const std::string& l : r.lines) {
+    auto ms = parse_time_ms(split_tabs(l)[1]);
+    REQUIRE(ms);
+    CHECK(*ms >= t0 - 1000);
+    CHECK(*ms <= t1 + 1000);
+  }
   return r;
 }
 

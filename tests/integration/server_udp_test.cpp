@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 
 #include <string>
@@ -477,12 +478,60 @@ TEST_CASE("server: --host :: is dual stack; IPv4 senders are plain IPv4, IPv6 in
   REQUIRE(t6.connected());
   CHECK(t6.send("PING\n"));
   CHECK(t6.line() == "PONG");
+  // Listening on every address without --allow is worth a warning that says so.
+  CHECK(s.wait_log("warning: listening on :: without --allow"));
   // --allow sees an IPv4 sender as IPv4 on a dual-stack socket too.
-  ServerProcess a({"--host", "::", "--allow", "127.0.0.0/8"});
-  REQUIRE(a.started());
-  Udp v4(a.udp_port(), "127.0.0.1");
-  Udp v6(a.udp_port(), "::1");
-  CHECK(v4.ask("allowed") == "OK 1\n");
-  CHECK(v6.ask("dropped", 500) == std::nullopt);
-  CHECK(stored_texts(a) == std::vector<std::string>{"allowed"});
+  {
+    ServerProcess a({"--host", "::", "--allow", "127.0.0.0/8"});
+    REQUIRE(a.started());
+    Udp v4(a.udp_port(), "127.0.0.1");
+    Udp v6(a.udp_port(), "::1");
+    CHECK(v4.ask("allowed") == "OK 1\n");
+    CHECK(v6.ask("dropped", 300) == std::nullopt);
+    CHECK(stored_texts(a) == std::vector<std::string>{"allowed"});
+    CHECK(a.log().find("warning") == std::string::npos);
+  }
+  // And an IPv6 network allows IPv6 senders only.
+  ServerProcess b({"--host", "::", "--allow", "::1/128"});
+  REQUIRE(b.started());
+  Udp w4(b.udp_port(), "127.0.0.1");
+  Udp w6(b.udp_port(), "::1");
+  CHECK(w4.ask("dropped", 300) == std::nullopt);
+  CHECK(w6.ask("allowed") == "OK 1\n");
+  Tcp t4(b.tcp_port(), "127.0.0.1");
+  CHECK(t4.closed(2000));
+  CHECK(t4.line(0) == std::nullopt);
+  CHECK(stored_texts(b) == std::vector<std::string>{"allowed"});
+}
+
+TEST_CASE("server: notes that arrive together are committed with one write and one fdatasync") {
+  ServerProcess s;  // --fsync always
+  REQUIRE(s.started());
+  Tcp f(s.tcp_port());
+  CHECK(f.send("FOLLOW\n"));
+  Udp u(s.udp_port());
+  CHECK(u.ask("warm-up") == "OK 1\n");
+  REQUIRE(f.line());
+  int64_t commits0 = stat_value(s.tcp_port(), "store_commits");
+  int64_t syncs0 = stat_value(s.tcp_port(), "store_syncs");
+  // Hold the server still while 200 datagrams queue up in its socket, then let it go.
+  REQUIRE(::kill(s.pid(), SIGSTOP) == 0);
+  bool sent_all = true;
+  for (int i = 0; i < 200; ++i) sent_all = u.send("together " + std::to_string(i)) && sent_all;
+  REQUIRE(::kill(s.pid(), SIGCONT) == 0);
+  CHECK(sent_all);
+  std::vector<std::string> replies;
+  for (int i = 0; i < 200; ++i) {
+    auto r = u.recv();
+    if (!r) break;
+    replies.push_back(*r);
+  }
+  REQUIRE(replies.size() == 200);
+  for (size_t i = 0; i < replies.size(); ++i)
+    CHECK(replies[i] == "OK " + std::to_string(i + 2) + "\n");
+  CHECK(stat_value(s.tcp_port(), "store_commits") == commits0 + 1);
+  CHECK(stat_value(s.tcp_port(), "store_syncs") == syncs0 + 1);
+  auto all = split_lines(f.read_through("\ttogether 199\n", 5000));
+  CHECK(all.size() == 200);
+  CHECK(stored_texts(s).size() == 201);
 }
