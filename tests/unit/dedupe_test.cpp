@@ -78,30 +78,37 @@ TEST_CASE("dedupe: only the last kRuns runs are kept") {
   CHECK(Dedupe::lookup(c, last) == 10 + last - 1);
 }
 
-TEST_CASE("dedupe: restore merges consecutive notes into runs") {
+TEST_CASE("dedupe: restore merges one datagram's notes into runs") {
   Dedupe d;
   d.restore(9, 1, 10);
   d.restore(9, 2, 11);
   d.restore(9, 3, 12);
-  d.restore(9, 5, 13);  // message gap: a new run
+  d.restore(9, 5, 13);  // message 4 took no seq: it was refused, the run goes on
   d.restore(9, 6, 20);  // seq gap (another client wrote in between): a new run
   d.restore(9, 7, 21);
   Dedupe::Client& c = d.get(9, 1);
   CHECK(c.next == 8);
   CHECK(c.pending_next == 8);
-  REQUIRE(c.runs.size() == 3);
+  REQUIRE(c.runs.size() == 2);
   CHECK(c.runs[0].first_msg == 1);
-  CHECK(c.runs[0].count == 3);
-  CHECK(c.runs[1].first_msg == 5);
-  CHECK(c.runs[1].count == 1);
-  CHECK(c.runs[2].first_msg == 6);
-  CHECK(c.runs[2].count == 2);
+  CHECK(c.runs[0].first_seq == 10);
+  CHECK(c.runs[0].count == 5);
+  CHECK(c.runs[0].refused_mask == 0b01000);
+  CHECK(c.runs[1].first_msg == 6);
+  CHECK(c.runs[1].first_seq == 20);
+  CHECK(c.runs[1].count == 2);
+  CHECK(c.runs[1].refused_mask == 0);
   CHECK(Dedupe::lookup(c, 1) == 10);
   CHECK(Dedupe::lookup(c, 3) == 12);
-  CHECK(Dedupe::lookup(c, 4) == UINT64_MAX);
+  CHECK(Dedupe::lookup(c, 4) == 0);
   CHECK(Dedupe::lookup(c, 5) == 13);
   CHECK(Dedupe::lookup(c, 6) == 20);
   CHECK(Dedupe::lookup(c, 7) == 21);
+  CHECK(Dedupe::lookup(c, 8) == UINT64_MAX);
+  // a message gap of 64 or more cannot be one datagram: a new run
+  d.restore(9, 7 + 64, 22);
+  CHECK(c.runs.size() == 3);
+  CHECK(Dedupe::lookup(c, 7 + 64) == 22);
   CHECK(Dedupe::lookup(c, 8) == UINT64_MAX);
 }
 

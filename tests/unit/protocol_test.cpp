@@ -417,9 +417,9 @@ TEST_CASE("protocol: parse_time_ms refuses malformed times") {
   }
 }
 
-TEST_CASE("protocol: parse_time_ms refuses impossible calendar dates" * doctest::may_fail()) {
-  // Found by command_fuzz: these parse, but format back to another text, so a note line
-  // with such a time does not round-trip (and parse_note_line is documented as strict).
+TEST_CASE("protocol: parse_time_ms refuses impossible calendar dates") {
+  // Regression (fixed in a0728f8): these used to parse and format back as another date, so
+  // a note line with such a time did not round-trip (parse_note_line is strict).
   for (std::string_view s : {"2024-02-30T00:00:00.000Z"sv, "2023-02-29T00:00:00.000Z"sv,
                              "2024-04-31T00:00:00.000Z"sv, "2100-02-29T00:00:00.000Z"sv,
                              "2024-01-01T00:00:60.000Z"sv}) {
@@ -690,15 +690,16 @@ TEST_CASE("protocol: marked datagram parse and append") {
   REQUIRE(m2->notes.size() == 2);
   CHECK(m2->notes[1] == "note two");
 
+  // append_marked ends every note, the last one too, in '\n'
   std::string out;
   append_marked(out, 0xff, 3, 5, {"note one", "note two"});
-  CHECK(out == d);
+  CHECK(out == d_nl);
   out.clear();
-  append_marked(out, 0x0123456789abcdefULL, 0, 1, {"x"});
-  CHECK(out == "\x01" "DN1 0123456789abcdef 0 1\nx");
+  append_marked(out, 0x0123456789abcdefULL, 1, 1, {"x"});
+  CHECK(out == "\x01" "DN1 0123456789abcdef 1 1\nx\n");
   out = "keep";
   append_marked(out, 1, 1, 1, {"y"});
-  CHECK(out == "keep\x01" "DN1 0000000000000001 1 1\ny");
+  CHECK(out == "keep\x01" "DN1 0000000000000001 1 1\ny\n");
 }
 
 TEST_CASE("protocol: marked datagram round trip up to the note limit") {
@@ -750,15 +751,22 @@ TEST_CASE("protocol: marked datagram header errors") {
   bad("\x01" "DN1 1 1 18446744073709551614\na\nb");
 }
 
-TEST_CASE("protocol: append_marked then parse_marked keeps an empty last note" *
-          doctest::may_fail()) {
-  // Found by datagram_fuzz: "\x01DN1 .. 1 1\na\n\n" parses as the notes {"a", ""}, but
-  // append_marked of {"a", ""} writes "...\na\n", which parses as {"a"}.
+TEST_CASE("protocol: append_marked then parse_marked keeps an empty last note") {
+  // Regression (fixed in a0728f8): append_marked of {"a", ""} used to write "...\na",
+  // which parses as {"a"}; now every note ends in '\n'.
   std::string out;
   append_marked(out, 1, 1, 1, {"a", ""});
   auto m = parse_marked(out);
   REQUIRE(m.has_value());
-  CHECK(m->notes.size() == 2);
+  REQUIRE(m->notes.size() == 2);
+  CHECK(m->notes[0] == "a");
+  CHECK(m->notes[1] == "");
+  out.clear();
+  append_marked(out, 1, 1, 1, {""});
+  m = parse_marked(out);
+  REQUIRE(m.has_value());
+  REQUIRE(m->notes.size() == 1);
+  CHECK(m->notes[0] == "");
 }
 
 TEST_CASE("protocol: format_marked_reply") {

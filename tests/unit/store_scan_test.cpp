@@ -391,11 +391,10 @@ TEST_CASE("store_scan: repair of a damaged record keeps the other notes") {
   CHECK(r.log.size() + r.damaged.size() == b.log.size());
 }
 
-TEST_CASE("store_scan: repair of a truncated middle line keeps every intact note" *
-          doctest::may_fail()) {
-  // Lines after the damage are intact but sit a few bytes earlier than their records say.
-  // repair_store only looks for a line at its record's offset, so it moves every later
-  // note to the side file: expected kept = 3 (seqs 1, 3, 4), damaged = the cut line.
+TEST_CASE("store_scan: repair of a truncated middle line keeps every intact note") {
+  // Regression (fixed in a0728f8): the lines after the damage are intact but sit a few
+  // bytes earlier than their records say; repair used to look for a line only at its
+  // record's offset and moved every later note to the side file.
   Built b = build(4);
   std::string log = b.log;
   log.erase(b.offs[1] + 10, 6);
@@ -406,9 +405,8 @@ TEST_CASE("store_scan: repair of a truncated middle line keeps every intact note
   CHECK(r.damaged == cut);
 }
 
-TEST_CASE("store_scan: repair of garbage inserted in the middle keeps every intact note" *
-          doctest::may_fail()) {
-  // Same cause as above: the notes after "junk\n" are intact but shifted by 5 bytes.
+TEST_CASE("store_scan: repair of garbage inserted in the middle keeps every intact note") {
+  // Regression, same cause as above: the notes after "junk\n" are intact but shifted.
   Built b = build(4);
   std::string log = b.log;
   log.insert(b.offs[2], "junk\n");
@@ -418,4 +416,37 @@ TEST_CASE("store_scan: repair of garbage inserted in the middle keeps every inta
   RepairResult r = repair_store(log, b.chk);
   check_repaired(r, {1, 2, 3, 4});
   CHECK(r.damaged == "junk\n");
+}
+
+// ---- regressions -------------------------------------------------------------------------
+
+TEST_CASE("store_scan: a flipped offset in the last record is damage, not a torn tail") {
+  // Regression (fixed in a0728f8): one bit flipped in the offset (or length) field of the
+  // last record sent it past the end of notes.log; the scanner took it for a lost log tail,
+  // called the store torn and cut the last note, complete and intact.
+  Built b = build(3);
+  for (size_t field : {8u + 7u, 16u + 3u}) {  // top byte of offset, top byte of length
+    CAPTURE(field);
+    std::string chk = b.chk;
+    chk[2 * kRecordSize + field] ^= 0x40;
+    ScanResult s = scan_store(b.log, chk);
+    CHECK(s.verdict == V::damaged);
+    CHECK(s.damage_offset == b.offs[2]);
+  }
+}
+
+TEST_CASE("store_scan: a torn first line of a new store is a torn tail") {
+  // Regression (fixed in a0728f8): the very first write of a new store, torn (part of one
+  // line, no record) was called damage and the server refused to start; SPEC: a torn last
+  // line is cut off and reported. A file that is not ours stays damage (tested above).
+  Built b = build(1);
+  std::string log = b.log.substr(0, 20);  // "1\t2026-11-24T08:15:3"
+  ScanResult s = scan_store(log, "");
+  CHECK(s.verdict == V::torn);
+  CHECK(s.log_keep == 0);
+  CHECK(s.offsets.empty());
+  // with its record written but the line cut (log lost its end) it is already torn
+  s = scan_store(log, b.chk);
+  CHECK(s.verdict == V::torn);
+  CHECK(s.log_keep == 0);
 }

@@ -431,3 +431,23 @@ TEST_CASE("store: a failed append (RLIMIT_FSIZE) leaves nothing partial and writ
   CHECK(scan_store(slurp(t.path + "/notes.log"), slurp(t.path + "/notes.chk")).verdict ==
         ScanResult::Verdict::clean);
 }
+
+TEST_CASE("store: a flipped bit in the last check record does not cut an intact note") {
+  // Regression (fixed in a0728f8): recovery took such a record for a lost log tail,
+  // reported "torn" and truncated notes.log, losing the last (acknowledged) note. Now the
+  // open is refused as damage at that note's offset, and notes.log is left alone.
+  TempDir t;
+  std::vector<std::string> lines = make_three(t.path);
+  std::string log = slurp(t.path + "/notes.log");
+  std::string chk = slurp(t.path + "/notes.chk");
+  chk[2 * kRecordSize + 8 + 7] ^= 0x01;  // top byte of the offset of seq 3
+  spit(t.path + "/notes.chk", chk);
+  Store s;
+  RecoveryReport rep;
+  std::string err;
+  bool opened = open_store(s, t.path, rep, err);
+  CHECK(slurp(t.path + "/notes.log") == log);
+  CHECK_FALSE(opened);
+  CHECK(err.find("damaged at byte " + std::to_string(lines[0].size() + lines[1].size())) !=
+        std::string::npos);
+}
