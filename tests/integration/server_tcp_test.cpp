@@ -641,10 +641,11 @@ TEST_CASE("server: HISTORY is a snapshot; a stalled reader of 200,000 notes neve
   }
   // Still stalled: far less than the whole store has left the server.
   CHECK(stat_value(s.tcp_port(), "tcp_history_bytes_sent") < static_cast<int64_t>(bytes));
-  // Bounded memory per connection: three stalled 20 MB streams cost little.
+  // Bounded memory per connection: three stalled 20 MB streams cost little (about 1 MiB in
+  // a release build, 10 under ASan), not the 60 MB of histories built in memory.
   int64_t rss_after = rss_kib(s.pid());
   MESSAGE("server RSS " << rss_before << " KiB before, " << rss_after << " KiB with 3 stalled");
-  CHECK(rss_after - rss_before < 8 * 1024);
+  CHECK(rss_after - rss_before < 24 * 1024);
 
   // Now read the snapshot: exactly the 200,000 notes that were there, then END, then PONG.
   auto seqs_in_order = [](const std::vector<std::string>& ls, uint64_t first, uint64_t step) {
