@@ -224,7 +224,7 @@ std::string group_thousands(uint64_t n) {
   std::string out;
   size_t lead = digits.size() % 3;
   for (size_t i = 0; i < digits.size(); ++i) {
-    if (i && (i - lead) % 3 == 0) out += ',';
+    if (i >= lead && i > 0 && (i - lead) % 3 == 0) out += ',';
     out += digits[i];
   }
   return out;

@@ -7,6 +7,8 @@
 
 #include <cerrno>
 
+#include "format.hpp"
+
 namespace client {
 
 volatile sig_atomic_t g_interrupts = 0;
@@ -46,7 +48,7 @@ void flush_out(std::string& out) {
 
 void report(std::string_view message) {
   std::string line = "dailynet: ";
-  line += message;
+  append_terminal_safe(line, message);  // it may quote the server or a note
   line += '\n';
   write_all(2, line);
 }

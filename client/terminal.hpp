@@ -23,7 +23,7 @@ bool write_all(int fd, std::string_view s);
 // Writes out to stdout and clears it.
 void flush_out(std::string& out);
 
-// "dailynet: <message>\n" on stderr, in one write.
+// "dailynet: <message>\n" on stderr, in one write; the message made terminal-safe.
 void report(std::string_view message);
 
 bool is_terminal(int fd);

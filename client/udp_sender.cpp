@@ -177,10 +177,13 @@ bool UdpSender::flush() {
   return true;
 }
 
-int UdpSender::rto_ms(const Slot& s) const noexcept {
+int UdpSender::rto_ms(const Slot& s, int64_t now) const noexcept {
   double base = settings_.rto_min_ms;
   if (srtt_ms_ >= 0) base = std::max(base, srtt_ms_ + 4 * rttvar_ms_);
-  double r = base * static_cast<double>(1u << std::min(s.timeouts, 10));
+  // Back off fully only when the server has gone quiet. While it answers (within the last
+  // second) the losses are the path's, not a sign of overload: at most 4 x base then.
+  int level = std::min(s.timeouts, heard_ && now - last_reply_ms_ < 1000 ? 2 : 10);
+  double r = base * static_cast<double>(1u << level);
   return static_cast<int>(std::min<double>(r, settings_.rto_max_ms));
 }
 
@@ -189,7 +192,7 @@ void UdpSender::send_slot(Slot& s, int64_t now) {
   ++s.sends;
   ++counters_.sends;
   s.sent_ms = now;
-  s.due_ms = now + rto_ms(s);
+  s.due_ms = now + rto_ms(s, now);
   s.err_wait = false;
   while (true) {
     ssize_t n = ::send(fd_.get(), s.bytes.data(), s.bytes.size(), 0);
@@ -244,9 +247,7 @@ void UdpSender::on_timers() {
   if (oldest != INT64_MAX &&
       now - std::max(oldest, last_reply_ms_) >= settings_.timeout_ms) {
     fail(Failure::no_ack, "no acknowledgement from " + peer_text_ + " (UDP) for " +
-                              std::to_string(settings_.timeout_ms / 1000) +
-                              " s; notes from message " + std::to_string(slot_at(0).first) +
-                              " on may not be stored");
+                              std::to_string(settings_.timeout_ms / 1000) + " s");
     return;
   }
   for (size_t k = 0; k < in_window_; ++k) {
@@ -321,6 +322,7 @@ void UdpSender::on_reply(std::string_view text, int64_t now) {
       if (!s || s->state != State::flight || r->first + r->count != s->first + s->count)
         return;  // a duplicate answer, or not ours
       s->state = State::done;
+      on_progress(*s, now);
       s->ack_first = r->first;
       s->ack_seq = r->seq;
       s->ack_mask = r->refused_mask;
@@ -368,8 +370,7 @@ void UdpSender::on_reply(std::string_view text, int64_t now) {
       if (now - s->err_since_ms >= settings_.timeout_ms) {
         fail(Failure::no_ack, "server at " + peer_text_ + " keeps answering '" + r->reason +
                                   "' for " + std::to_string(settings_.timeout_ms / 1000) +
-                                  " s; notes from message " + std::to_string(s->first) +
-                                  " on are not stored");
+                                  " s");
         return;
       }
       // Nothing taken (rate limited, store unavailable): back off, then go back from here.
@@ -377,6 +378,26 @@ void UdpSender::on_reply(std::string_view text, int64_t now) {
       s->due_ms = now + std::min(50 << std::min(s->err_tries, 5), 2000);
       ++s->err_tries;
       return;
+    }
+  }
+}
+
+void UdpSender::on_progress(const Slot& acked, int64_t now) {
+  for (size_t k = 0; k < in_window_; ++k) {
+    Slot& t = slot_at(k);
+    if (t.state != State::flight || t.err_wait || &t == &acked) continue;
+    if (acked.sends > 1 && t.first > acked.first && t.sent_ms <= acked.sent_ms) {
+      // `acked` needed a retransmission, so it was missing when t last arrived: the server
+      // dropped t (WAIT), and that WAIT may be lost too. Send t again now, unchanged.
+      t.timeouts = 0;
+      send_slot(t, now);
+      if (failure_ != Failure::none) return;
+      continue;
+    }
+    // The path works again: forget the backoff of the others.
+    if (t.timeouts > 0) {
+      t.timeouts = 0;
+      t.due_ms = std::min(t.due_ms, t.sent_ms + rto_ms(t, now));
     }
   }
 }

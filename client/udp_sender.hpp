@@ -14,8 +14,11 @@
 //    learns this client id from its first message (it starts a new id at the first message
 //    it sees; a later datagram arriving first would make it skip the earlier ones);
 //  * a retransmission timer per datagram (rto from the measured round trip, at least
-//    rto_min_ms, doubling per timeout up to rto_max_ms); failure (no_ack) when the server has
-//    been silent for timeout_ms while something is in flight;
+//    rto_min_ms, doubling per timeout up to rto_max_ms, or only up to 4 x while the server
+//    keeps answering); an acknowledgement resets the others' backoff, and one that needed a
+//    retransmission resends at once the later datagrams sent before it (the server dropped
+//    them); failure (no_ack) when the server has been silent for timeout_ms while something
+//    is in flight;
 //  * the socket is connect()ed, so an ICMP port-unreachable comes back as ECONNREFUSED: before
 //    any reply that means "no server here" (the next address is tried, then failure
 //    unreachable); after a reply it means the server is restarting, and retries go on.
@@ -131,7 +134,8 @@ class UdpSender {
   Slot* find_slot(uint64_t msg) noexcept;  // the flight/done slot holding message msg
   void send_slot(Slot& s, int64_t now);
   void go_back(size_t from_k, int64_t now);
-  int rto_ms(const Slot& s) const noexcept;
+  int rto_ms(const Slot& s, int64_t now) const noexcept;
+  void on_progress(const Slot& acked, int64_t now);
   void on_reply(std::string_view text, int64_t now);
   void on_refused_port(int64_t now);
   void deliver_front();

@@ -105,7 +105,10 @@ TEST_CASE("format: text is local time, aligned columns") {
 
 TEST_CASE("format: thousands") {
   CHECK(group_thousands(0) == "0");
+  CHECK(group_thousands(30) == "30");
   CHECK(group_thousands(999) == "999");
+  CHECK(group_thousands(12345) == "12,345");
+  CHECK(group_thousands(123456) == "123,456");
   CHECK(group_thousands(1024) == "1,024");
   CHECK(group_thousands(1234567) == "1,234,567");
 }
