@@ -519,6 +519,18 @@ std::vector<std::string> dir_entries(const std::string& dir, const std::string& 
   return out;
 }
 
+std::vector<std::string> history_texts(uint16_t port) {
+  std::vector<std::string> lines = tcp_command(port, "HISTORY");
+  std::vector<std::string> texts;
+  for (size_t i = 0; i + 1 < lines.size(); ++i) {
+    auto f = split_tabs(lines[i]);
+    texts.push_back(f.size() >= 4 ? f[3] : "<not a note line>");
+  }
+  if (lines.empty() || lines.back() != "END " + std::to_string(texts.size()))
+    texts.push_back("<bad END>");
+  return texts;
+}
+
 uint64_t write_notes_log(const std::string& dir, uint64_t n, size_t text_len) {
   ::mkdir(dir.c_str(), 0755);
   std::string out;

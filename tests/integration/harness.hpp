@@ -154,6 +154,10 @@ uint64_t file_size(const std::string& path);
 // Names in dir that start with prefix.
 std::vector<std::string> dir_entries(const std::string& dir, const std::string& prefix = "");
 
+// The texts (field 4) of the notes a HISTORY over a new connection returns, in order; with
+// "<bad END>" appended when the reply did not end in "END <number of note lines>".
+std::vector<std::string> history_texts(uint16_t port);
+
 // Writes dir/notes.log (dir created; its parent must exist) with n note lines: seqs 1..n,
 // senders 127.0.0.1:40000..40009, texts "note <seq> " padded with '.' to text_len bytes.
 // No notes.chk: the server rebuilds it at start. Returns the file's size.

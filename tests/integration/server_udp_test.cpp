@@ -59,6 +59,13 @@ bool ipv6_loopback_available() {
   return ::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
 }
 
+// The notes in the store file, after checking that HISTORY returns the same.
+std::vector<std::string> stored_checked(const ServerProcess& s) {
+  std::vector<std::string> texts = stored_texts(s);
+  CHECK(history_texts(s.tcp_port()) == texts);
+  return texts;
+}
+
 }  // namespace
 
 TEST_CASE("server: UDP plain notes get OK <seq>; one trailing \\n or \\r\\n is dropped") {
@@ -81,7 +88,7 @@ TEST_CASE("server: UDP plain notes get OK <seq>; one trailing \\n or \\r\\n is d
   CHECK(u.ask("last") == "OK 8\n");
   std::vector<std::string> want = {"one",          "two",          "three",    "0123456789",
                                    "0123456789",   "0123456789",   " spaced ", "last"};
-  CHECK(stored_texts(s) == want);
+  CHECK(stored_checked(s) == want);
   auto h = tcp_command(s.tcp_port(), "HISTORY");
   REQUIRE(h.size() == 9);
   CHECK(h.back() == "END 8");
@@ -172,7 +179,7 @@ TEST_CASE("server: UDP refusals: exact reason, nothing stored, no seq taken") {
     CHECK(u.ask(f) == "OK " + std::to_string(++seq) + "\n");
     want_stored.push_back(f);
   }
-  CHECK(stored_texts(s) == want_stored);
+  CHECK(stored_checked(s) == want_stored);
   auto h = tcp_command(s.tcp_port(), "HISTORY");
   CHECK(texts_of(h) == want_stored);
   CHECK(h.back() == "END " + std::to_string(seq));
@@ -203,7 +210,7 @@ TEST_CASE("server: UDP datagrams larger than the receive slot are refused whole"
   r = u.ask(marked(7, 1, 1, {std::string(20000, 'm')}));
   CHECK(r == "ERR datagram too large\n");
   CHECK(u.ask("after") == "OK 3\n");
-  CHECK(stored_texts(s) ==
+  CHECK(stored_checked(s) ==
         std::vector<std::string>{std::string(4096, 'x'), std::string(4096, 'y'), "after"});
   CHECK(stat_value(s.tcp_port(), "udp_refused_truncated") == 3);
 }
@@ -217,7 +224,7 @@ TEST_CASE("server: UDP CJK and other multi-byte text round-trips byte for byte")
       "𠜎𠜱𠝹 (astral CJK)", "עברית and العربية"};
   for (size_t i = 0; i < notes.size(); ++i)
     CHECK(u.ask(notes[i] + "\n") == "OK " + std::to_string(i + 1) + "\n");
-  CHECK(stored_texts(s) == notes);
+  CHECK(stored_checked(s) == notes);
   auto h = tcp_command(s.tcp_port(), "HISTORY");
   CHECK(texts_of(h) == notes);
   // The store file is the wire format: HISTORY sends it byte for byte.
@@ -242,6 +249,7 @@ TEST_CASE("server: every UDP reply is at most 64 bytes, also with the longest nu
   CHECK(r == "ERR malformed marked datagram\n");
   CHECK(reply_shape_ok(r));
   CHECK(file_size(s.store_path()) == 0);
+  CHECK(history_texts(s.tcp_port()).empty());
 }
 
 TEST_CASE("server: marked datagram gets OK <first> <count> <seq>; a byte-identical retry is "
@@ -265,7 +273,7 @@ TEST_CASE("server: marked datagram gets OK <first> <count> <seq>; a byte-identic
   CHECK(u.ask("\x01" "DN1 0123456789abcdef 5 5\neps") == "OK 5 1 6\n");
   // A datagram that repeats message 5 and adds 6: only 6 is new.
   CHECK(u.ask(marked(id, 5, 5, {"eps", "zeta"})) == "OK 6 1 7\n");
-  CHECK(stored_texts(s) ==
+  CHECK(stored_checked(s) ==
         std::vector<std::string>{"alpha", "beta", "gamma", "plain", "delta", "eps", "zeta"});
   CHECK(stat_value(s.tcp_port(), "udp_duplicates_answered") >= 6);
   // Two clients with different ids do not interfere.
@@ -280,10 +288,10 @@ TEST_CASE("server: marked datagram out of order gets WAIT <next> and is not stor
   CHECK(u.ask(marked(id, 1, 1, {"m1"})) == "OK 1 1 1\n");
   CHECK(u.ask(marked(id, 1, 3, {"m3"})) == "WAIT 2\n");
   CHECK(u.ask(marked(id, 1, 4, {"m4", "m5"})) == "WAIT 2\n");
-  CHECK(stored_texts(s) == std::vector<std::string>{"m1"});
+  CHECK(stored_checked(s) == std::vector<std::string>{"m1"});
   CHECK(u.ask(marked(id, 2, 2, {"m2", "m3"})) == "OK 2 2 2\n");
   CHECK(u.ask(marked(id, 4, 4, {"m4", "m5"})) == "OK 4 2 4\n");
-  CHECK(stored_texts(s) == std::vector<std::string>{"m1", "m2", "m3", "m4", "m5"});
+  CHECK(stored_checked(s) == std::vector<std::string>{"m1", "m2", "m3", "m4", "m5"});
   // The floor moves next up: messages below it are settled on the client's side.
   CHECK(u.ask(marked(id, 10, 10, {"m10"})) == "OK 10 1 6\n");
   // A client the server has never seen starts at its floor: if its first datagram was lost,
@@ -292,7 +300,7 @@ TEST_CASE("server: marked datagram out of order gets WAIT <next> and is not stor
   CHECK(u.ask(marked(fresh, 1, 3, {"f3"})) == "WAIT 1\n");
   CHECK(u.ask(marked(fresh, 1, 1, {"f1", "f2"})) == "OK 1 2 7\n");
   CHECK(u.ask(marked(fresh, 1, 3, {"f3"})) == "OK 3 1 9\n");
-  CHECK(stored_texts(s) ==
+  CHECK(stored_checked(s) ==
         std::vector<std::string>{"m1", "m2", "m3", "m4", "m5", "m10", "f1", "f2", "f3"});
   CHECK(stat_value(s.tcp_port(), "udp_out_of_order") == 3);
 }
@@ -313,7 +321,7 @@ TEST_CASE("server: packed marked datagram with bad notes: mask and reason, the r
   CHECK(r == "OK 10 3 6 2 empty note\n");
   r = u.ask(marked(id, 13, 13, {"n8", ""}));
   CHECK(r == "OK 13 2 8 2 empty note\n");
-  CHECK(stored_texts(s) ==
+  CHECK(stored_checked(s) ==
         std::vector<std::string>{"n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8"});
   // A retry is answered with the same seqs and mask (the reason may be generic).
   auto again = u.ask(marked(id, 1, 1, {"n1", "b\tx", "n2"}));
@@ -325,7 +333,7 @@ TEST_CASE("server: packed marked datagram with bad notes: mask and reason, the r
   CHECK(p->count == 3);
   CHECK(p->seq == 1);
   CHECK(p->refused_mask == 2);
-  CHECK(stored_texts(s).size() == 8);
+  CHECK(stored_checked(s).size() == 8);
   // All notes refused: nothing stored, seq 0.
   r = u.ask(marked(id, 15, 15, {"\x7f", "", "x\ty"}));
   CHECK(r == "OK 15 3 0 7 control character at byte 0\n");
@@ -360,6 +368,7 @@ TEST_CASE("server: malformed marked datagrams get ERR malformed marked datagram"
     CHECK(r == "ERR malformed marked datagram\n");
   }
   CHECK(file_size(s.store_path()) == 0);
+  CHECK(history_texts(s.tcp_port()).empty());
   CHECK(u.ask(marked(5, 1, 1, std::vector<std::string>(64, "n"))) == "OK 1 64 1\n");
   CHECK(stat_value(s.tcp_port(), "udp_refused_malformed") == static_cast<int64_t>(bad.size()));
 }
@@ -392,7 +401,7 @@ TEST_CASE("server: a marked retry after kill -9 and restart gets the original se
     CHECK(u.ask(d2) == "OK 3 1 4\n");
     CHECK(u.ask(d1) == "OK 1 2 1\n");
     CHECK(u.ask(marked(id, 3, 3, {"y1", "y2"})) == "OK 4 1 5\n");
-    CHECK(stored_texts(s2) == std::vector<std::string>{"x1", "x2", "plain", "y1", "y2"});
+    CHECK(stored_checked(s2) == std::vector<std::string>{"x1", "x2", "plain", "y1", "y2"});
     CHECK(u.ask(marked(id, 4, 6, {"y3"})) == "WAIT 5\n");  // order survives the restart
     CHECK(s2.stop(9) == 128 + 9);
   }
@@ -404,7 +413,7 @@ TEST_CASE("server: a marked retry after kill -9 and restart gets the original se
     CHECK(u.ask(d1) == "OK 1 2 1\n");
     CHECK(u.ask(marked(id, 3, 3, {"y1", "y2"})) == "OK 3 2 4\n");
     CHECK(u.ask(marked(id, 5, 5, {"y3"})) == "OK 5 1 6\n");
-    CHECK(stored_texts(s3) == std::vector<std::string>{"x1", "x2", "plain", "y1", "y2", "y3"});
+    CHECK(stored_checked(s3) == std::vector<std::string>{"x1", "x2", "plain", "y1", "y2", "y3"});
   }
 }
 
@@ -438,7 +447,7 @@ TEST_CASE("server: a retry after restart of a packed datagram with a refused not
   CHECK(p->count == 3);
   CHECK(p->seq == 1);
   CHECK(p->refused_mask == 2);
-  CHECK(stored_texts(s2) == std::vector<std::string>{"p1", "p2"});
+  CHECK(stored_checked(s2) == std::vector<std::string>{"p1", "p2"});
 }
 
 TEST_CASE("server: --host :: is dual stack; IPv4 senders are plain IPv4, IPv6 in brackets") {
@@ -488,7 +497,7 @@ TEST_CASE("server: --host :: is dual stack; IPv4 senders are plain IPv4, IPv6 in
     Udp v6(a.udp_port(), "::1");
     CHECK(v4.ask("allowed") == "OK 1\n");
     CHECK(v6.ask("dropped", 300) == std::nullopt);
-    CHECK(stored_texts(a) == std::vector<std::string>{"allowed"});
+    CHECK(stored_checked(a) == std::vector<std::string>{"allowed"});
     CHECK(a.log().find("warning") == std::string::npos);
   }
   // And an IPv6 network allows IPv6 senders only.
@@ -533,5 +542,5 @@ TEST_CASE("server: notes that arrive together are committed with one write and o
   CHECK(stat_value(s.tcp_port(), "store_syncs") == syncs0 + 1);
   auto all = split_lines(f.read_through("\ttogether 199\n", 5000));
   CHECK(all.size() == 200);
-  CHECK(stored_texts(s).size() == 201);
+  CHECK(stored_checked(s).size() == 201);
 }
