@@ -176,7 +176,8 @@ ScanResult scan_store(std::string_view log, std::string_view chk) {
       s.verdict = ScanResult::Verdict::damaged;
       s.damage_offset = expect;
       s.damage_what = "the note after seq " + std::to_string(last_seq) +
-                      " does not match its check record";
+                      " does not match its check record (record " + std::to_string(i + 1) +
+                      " of notes.chk): one of the two files was changed";
       return s;
     }
   }
@@ -205,6 +206,21 @@ RepairResult repair_store(std::string_view log, std::string_view chk) {
     StoreRecord r = decode_record(rec_ptr(chk, i));
     by_seq.emplace(r.seq, r);
   }
+  // Does record r (found by seq, or the line's own position in the file) vouch for line at
+  // pos? Its crc covers the line and the record's fields; a flipped seq, offset or length
+  // field is forgiven by trying the value the line itself says (the crc then proves both).
+  auto vouches = [](StoreRecord r, std::string_view line, uint64_t seq, uint64_t pos) {
+    const uint32_t crc = r.crc;
+    const uint64_t stored_offset = r.offset;
+    r.seq = seq;
+    r.length = static_cast<uint32_t>(line.size());
+    for (uint64_t off : {stored_offset, pos}) {
+      r.offset = off;
+      if (record_crc(r, line) == crc) return true;
+    }
+    return false;
+  };
+  size_t line_no = 0;
   uint64_t cursor = 0, last_seq = 0;  // cursor: first byte not yet kept or quarantined
   size_t pos = 0;
   while (pos < log.size()) {
@@ -218,11 +234,17 @@ RepairResult repair_store(std::string_view log, std::string_view chk) {
     if (seq && *seq > last_seq) {
       if (nrec > 0) {
         auto it = by_seq.find(*seq);
-        keep = it != by_seq.end() && it->second.length == line.size() &&
-               record_crc(it->second, line) == it->second.crc;
-        if (keep) {
+        if (it != by_seq.end() && vouches(it->second, line, *seq, pos)) {
+          keep = true;
           cid = it->second.client_id;
           msg = it->second.msg;
+        } else if (line_no < nrec) {
+          StoreRecord r = decode_record(rec_ptr(chk, line_no));
+          if (vouches(r, line, *seq, pos)) {
+            keep = true;
+            cid = r.client_id;
+            msg = r.msg;
+          }
         }
       } else {
         keep = parse_note_line(line.substr(0, line.size() - 1)).has_value();
@@ -240,6 +262,7 @@ RepairResult repair_store(std::string_view log, std::string_view chk) {
       ++out.kept;
     }
     pos = nl + 1;
+    ++line_no;
   }
   if (cursor < log.size()) out.damaged.append(log.substr(cursor));
   return out;

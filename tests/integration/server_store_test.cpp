@@ -332,11 +332,8 @@ TEST_CASE("server: a truncated middle line is refused; --repair keeps every inta
   CHECK(read_file(data + "/" + side[0]) == cut_line3);
 }
 
-// may_fail: server bug — a one-bit flip in the offset field of a notes.chk record makes
-// --repair quarantine the note line it describes, although that line is byte-for-byte intact
-// (its check value still verifies once the offset is taken from where the line really is).
 TEST_CASE("server: a damaged check record is refused at start; --repair keeps the intact note "
-          "it described" * doctest::may_fail()) {
+          "it described") {
   TempDir t;
   const std::string data = t.path() + "/data";
   make_store(data, numbered("rec-", 4));

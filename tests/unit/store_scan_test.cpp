@@ -186,7 +186,8 @@ TEST_CASE("store_scan: a flipped byte in the middle is damage at that line") {
   ScanResult s = scan_store(log, b.chk);
   CHECK(s.verdict == V::damaged);
   CHECK(s.damage_offset == b.offs[2]);
-  CHECK(s.damage_what == "the note after seq 2 does not match its check record");
+  CHECK(s.damage_what == "the note after seq 2 does not match its check record (record 3 of "
+                        "notes.chk): one of the two files was changed");
   CHECK(s.seqs == std::vector<uint64_t>{1, 2});
 
   // in the first line
@@ -195,7 +196,8 @@ TEST_CASE("store_scan: a flipped byte in the middle is damage at that line") {
   s = scan_store(log, b.chk);
   CHECK(s.verdict == V::damaged);
   CHECK(s.damage_offset == 0);
-  CHECK(s.damage_what == "the note after seq 0 does not match its check record");
+  CHECK(s.damage_what == "the note after seq 0 does not match its check record (record 1 of "
+                        "notes.chk): one of the two files was changed");
 
   // in the last committed line: not a torn tail, its record is there
   log = b.log;

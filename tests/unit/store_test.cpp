@@ -315,7 +315,8 @@ TEST_CASE("store: damage in the middle is refused, then repaired") {
     std::string err;
     CHECK_FALSE(open_store(s, t.path, rep, err));
     CHECK(err == t.path + "/notes.log is damaged at byte " + std::to_string(off2) +
-                     ": the note after seq 1 does not match its check record; start with "
+                     ": the note after seq 1 does not match its check record (record 2 of "
+                     "notes.chk): one of the two files was changed; start with "
                      "--repair to move the damaged bytes to a side file and keep every "
                      "intact note");
     CHECK(slurp(t.path + "/notes.log") == log);  // nothing touched
