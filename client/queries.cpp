@@ -15,6 +15,12 @@ namespace {
 
 constexpr size_t kOutChunk = 256 << 10;  // stdout is written in pieces about this big
 
+// The "start one" hint fits a refused or unanswered connection, not a name that does not
+// resolve.
+std::string_view start_hint(const std::string& error) {
+  return error.rfind("cannot connect", 0) == 0 ? kStartHint : std::string_view();
+}
+
 bool is_end(std::string_view l) { return l == "END" || l.rfind("END ", 0) == 0; }
 
 std::string history_command(const Options& o, const char* verb, uint64_t since, bool with_since,
@@ -34,7 +40,7 @@ int query(const Options& o, const std::string& command,
   std::string error;
   const int timeout_ms = o.timeout_s * 1000;
   if (!tcp.connect(o.host, o.tcp_port, timeout_ms, o.verbose, error)) {
-    report(error + std::string(kStartHint));
+    report(error + std::string(start_hint(error)));
     return kExitUnreachable;
   }
   if (!tcp.send_line(command, error)) {
@@ -133,7 +139,7 @@ int run_follow(const Options& o) {
     if (!tcp.connect(o.host, o.tcp_port, o.timeout_s * 1000, o.verbose, error) ||
         !tcp.send_line(history_command(o, "FOLLOW", last, resume, false), error)) {
       if (!connected_once) {
-        report(error + std::string(kStartHint));
+        report(error + std::string(start_hint(error)));
         return kExitUnreachable;
       }
       if (!lost_reported) {

@@ -37,6 +37,11 @@ std::string excerpt(std::string_view text) {
   return e;
 }
 
+// "1 note", "1,024 notes"
+std::string counted(uint64_t n, const char* what) {
+  return group_thousands(n) + " " + what + (n == 1 ? "" : "s");
+}
+
 class SendCommand {
  public:
   explicit SendCommand(const Options& o)
@@ -176,10 +181,10 @@ class SendCommand {
                           .c_str());
       char summary[256];
       std::snprintf(summary, sizeof summary,
-                    "%s notes acknowledged, %s refused, in %.3f s%s; %s datagrams, "
-                    "%s retransmitted",
-                    group_thousands(c.acked).c_str(), group_thousands(c.refused).c_str(), secs,
-                    rate, group_thousands(c.datagrams).c_str(),
+                    "%s acknowledged by %s, %s refused, in %.3f s%s; %s, %s retransmitted",
+                    counted(c.acked, "note").c_str(), sender_.peer().c_str(),
+                    group_thousands(c.refused).c_str(), secs, rate,
+                    counted(c.datagrams, "datagram").c_str(),
                     group_thousands(c.retransmits).c_str());
       report(summary);
     }
@@ -190,8 +195,8 @@ class SendCommand {
         report(sender_.failure_message() + std::string(kStartHint));
         return kExitUnreachable;
       case UdpSender::Failure::no_ack:
-        report(sender_.failure_message() + "; " + group_thousands(unsettled + unsent_) +
-               (unsettled + unsent_ == 1 ? " note" : " notes") + " not acknowledged" +
+        report(sender_.failure_message() + "; " + counted(unsettled + unsent_, "note") +
+               " not acknowledged" +
                (unsettled ? " (may or may not be stored)" : ""));
         return kExitNoAck;
       case UdpSender::Failure::refused_datagram:

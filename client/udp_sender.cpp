@@ -130,11 +130,11 @@ size_t UdpSender::window_now() const noexcept { return heard_ ? slots_.size() : 
 bool UdpSender::add(std::string_view note, uint64_t tag) {
   if (failure_ != Failure::none) return false;
   if (form_count_ == kMaxMarkedNotes ||
-      (form_count_ > 0 && kHeaderMax + form_body_.size() + 1 + note.size() > kPackBytes)) {
+      (form_count_ > 0 && kHeaderMax + form_body_.size() + note.size() + 1 > kPackBytes)) {
     if (!flush()) return false;
   }
-  if (form_count_ > 0) form_body_ += '\n';
-  form_body_.append(note);
+  form_body_.append(note);  // every note ends in '\n', as append_marked writes them
+  form_body_ += '\n';
   form_tags_[form_count_++] = tag;
   ++next_msg_;
   if (form_count_ == kMaxMarkedNotes) flush();  // full: out it goes, if the window allows
@@ -344,6 +344,15 @@ void UdpSender::on_reply(std::string_view text, int64_t now) {
       // (or never arrived). Go back once per gap; the burst of WAITs the same gap causes
       // within a round trip is ignored.
       uint64_t n = r->first;
+      if (in_window_ > 0 && n < slot_at(0).first) {
+        // It asks for a message it acknowledged before: it lost what it had told us was
+        // stored (a store restored from an old copy, or lost writes under --fsync never).
+        // Retries cannot help: our datagrams keep the floor they were formed with.
+        fail(Failure::no_ack, "server at " + peer_text_ + " asks again for message " +
+                                  std::to_string(n) + ", which it had acknowledged: it lost "
+                                  "notes (restored store?)");
+        return;
+      }
       size_t k = 0;
       while (k < in_window_ && !(n >= slot_at(k).first && n < slot_at(k).first + slot_at(k).count))
         ++k;

@@ -10,9 +10,9 @@
 //  * floor (in each header) = the lowest message number not yet settled here;
 //  * replies: OK (stored/refused, with seqs), WAIT <next> (resend from next: go back),
 //    ERR <first> <reason> (nothing taken: back off, resend), plain ERR (malformed: fatal);
-//  * until the server has answered once, only one datagram is in flight, so the server
-//    learns this client id from its first message (it starts a new id at the first message
-//    it sees; a later datagram arriving first would make it skip the earlier ones);
+//  * until the server has answered once, only one datagram is in flight: a server that is not
+//    there gets one datagram, not a window of them, and an old server (before it started an
+//    unknown id at its floor) cannot skip a lost first datagram;
 //  * a retransmission timer per datagram (rto from the measured round trip, at least
 //    rto_min_ms, doubling per timeout up to rto_max_ms, or only up to 4 x while the server
 //    keeps answering); an acknowledgement resets the others' backoff, and one that needed a
@@ -50,7 +50,7 @@ class UdpSender {
   static constexpr size_t kMaxDatagram = 8192;  // the server's limit for a marked datagram
   static constexpr size_t kPackBytes = 8000;    // datagrams are filled up to this
   static constexpr size_t kHeaderMax = 64;      // "\x01DN1 " + 16 hex + two u64 + spaces + \n
-  static constexpr size_t kMaxNote = kMaxDatagram - kHeaderMax;  // largest note that fits
+  static constexpr size_t kMaxNote = kMaxDatagram - kHeaderMax - 1;  // the largest that fits
   static constexpr size_t kMaxWindow = 64;  // the server remembers 64 datagrams per client
 
   enum class Failure { none, unreachable, no_ack, refused_datagram };
@@ -149,7 +149,7 @@ class UdpSender {
   uint64_t client_id_ = 0;
   uint64_t next_msg_ = 1;  // message number of the next note added
 
-  std::string form_body_;  // notes of the datagram being formed, '\n'-separated
+  std::string form_body_;  // notes of the datagram being formed, each ending in '\n'
   uint32_t form_count_ = 0;
   uint64_t form_tags_[64] = {};
 

@@ -125,7 +125,7 @@ TEST_CASE("sender: notes packed in one marked datagram, results in order with se
   CHECK(m->first == 1);
   REQUIRE(m->notes.size() == 3);
   CHECK(m->notes[1] == "two 中文");
-  CHECK(d->substr(d->find('\n') + 1) == "one\ntwo 中文\nthree");
+  CHECK(d->substr(d->find('\n') + 1) == "one\ntwo 中文\nthree\n");
   fs.reply("OK 1 3 40\n");
   REQUIRE(drive_until_idle(s));
   REQUIRE(c.results.size() == 3);
@@ -412,4 +412,24 @@ TEST_CASE("sender: duplicate answers are ignored; each note is reported once") {
   REQUIRE(drive_until_idle(s));
   for (int i = 0; i < 5; ++i) s.wait(5);
   CHECK(c.results.size() == 1);
+}
+
+TEST_CASE("sender: a server asking again for an acknowledged message is a failure, not a loop") {
+  FakeServer fs;
+  UdpSender s(fast(4));
+  std::string err;
+  REQUIRE(s.open("127.0.0.1", fs.port(), err));
+  REQUIRE(s.add("a", 0));
+  REQUIRE(s.flush());
+  REQUIRE(fs.recv(s));
+  fs.reply("OK 1 1 1\n");
+  REQUIRE(drive_until_idle(s));
+  REQUIRE(s.add("b", 0));
+  REQUIRE(s.flush());
+  REQUIRE(fs.recv(s));
+  fs.reply("WAIT 1\n");  // message 1 was acknowledged: the server forgot it
+  int64_t deadline = now_ms() + 1000;
+  while (s.failure() == UdpSender::Failure::none && now_ms() < deadline) s.wait(10);
+  CHECK(s.failure() == UdpSender::Failure::no_ack);
+  CHECK(s.failure_message().find("asks again for message 1") != std::string::npos);
 }
