@@ -2,6 +2,7 @@
 #include "server.hpp"
 
 #include <fcntl.h>
+#include <sys/select.h>
 #include <signal.h>
 #include <sys/time.h>
 #include <time.h>
@@ -84,6 +85,14 @@ int Server::start(std::string& error) {
   if (::pipe2(self_pipe_, O_NONBLOCK | O_CLOEXEC) != 0) {
     error = std::string("cannot create the signal pipe: ") + std::strerror(errno);
     return kExitFailure;
+  }
+  for (int fd : {self_pipe_[0], intake_.fd(), listener_.fd()}) {
+    if (fd >= FD_SETSIZE) {
+      error = "descriptor " + std::to_string(fd) + " is beyond what select() can watch (" +
+              std::to_string(FD_SETSIZE) + "): too many descriptors were open at start; " +
+              "start dailynetd from a clean environment";
+      return kExitFailure;
+    }
   }
   g_signal_pipe = self_pipe_[1];
   struct sigaction sa {};

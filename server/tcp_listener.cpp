@@ -64,14 +64,17 @@ void TcpListener::accept_ready(const Config& cfg, Stats& stats, size_t open_sess
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EMFILE || errno == ENFILE) {
         // Out of descriptors: the pending connection would keep the listener readable and
-        // spin the loop. Give up the spare, take the connection, refuse it, re-arm.
-        ++stats.tcp_accept_errors;
-        ++stats.tcp_refused_busy;
+        // spin the loop. Give up the spare, take the connection, refuse it, re-arm. (accept4
+        // says EMFILE even with nothing pending: then the spare's accept finds EAGAIN.)
         spare_.reset();
         Fd victim(::accept4(fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-        if (victim.valid()) refuse_busy(victim.get());
+        bool took = victim.valid();
+        if (took) refuse_busy(victim.get());
         victim.reset();
         spare_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        if (!took) return;
+        ++stats.tcp_accept_errors;
+        ++stats.tcp_refused_busy;
         int64_t now = mono_ms();
         if (now - last_emfile_log_ms_ > 1000) {
           last_emfile_log_ms_ = now;

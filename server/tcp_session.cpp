@@ -331,10 +331,21 @@ const char* TcpSession::check_timeouts(const SessionContext& ctx,
   bool pending = !out_.empty() || state_ == State::history ||
                  (state_ == State::follow && !stream_finished(ctx));
   if (pending && now_ms - last_progress_ms_ > idle_ms) return "output stalled";
-  if (state_ == State::follow && !from_) {
-    uint64_t sent_to = std::max(byte_off_, follow_base_);
-    if (ctx.store.bytes() > sent_to && ctx.store.bytes() - sent_to > kFollowBacklogMax)
-      return "follower backlog over 16 MiB";
+  if (state_ == State::follow) {
+    // The backlog: bytes of notes stored since FOLLOW began that it has not taken yet (for
+    // FROM, the span from its next note to its last one: an upper bound).
+    const Store& st = ctx.store;
+    uint64_t from = 0, to = 0;
+    if (!from_) {
+      from = byte_off_;
+      to = st.bytes();
+    } else if (const std::vector<uint32_t>* list = ctx.index.positions(*from_);
+               list && pos_ < list->size()) {
+      from = st.offset_at((*list)[pos_]);
+      to = st.end_at(list->back());
+    }
+    from = std::max(from, follow_base_);
+    if (to > from && to - from > kFollowBacklogMax) return "follower backlog over 16 MiB";
   }
   if (!pending && state_ != State::follow && now_ms - last_io_ms_ > idle_ms) return "idle";
   return nullptr;
