@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "../common/net.hpp"
+#include "../common/protocol.hpp"
 #include "commands.hpp"
 #include "format.hpp"
 #include "interactive.hpp"
@@ -86,7 +87,7 @@ std::string pager_command() {
   return s;
 }
 
-bool run_pager(const std::string& command, std::string_view text) {
+bool Pager::start(const std::string& command) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return false;
   pid_t pid = ::fork();
@@ -102,37 +103,85 @@ bool run_pager(const std::string& command, std::string_view text) {
     ::_exit(127);
   }
   ::close(fds[0]);
-  // While the pager runs, Ctrl-C is its business (less uses it), and its early exit (q)
-  // must not kill us with SIGPIPE.
-  struct sigaction ign {}, old_int {}, old_pipe {};
+  pid_ = pid;
+  fd_ = fds[1];
+  broken_ = false;
+  struct sigaction ign {};
   ign.sa_handler = SIG_IGN;
   sigemptyset(&ign.sa_mask);
-  sigaction(SIGINT, &ign, &old_int);
-  sigaction(SIGPIPE, &ign, &old_pipe);
-  write_all(fds[1], text);
-  ::close(fds[1]);
+  sigaction(SIGINT, &ign, &old_int_);
+  sigaction(SIGPIPE, &ign, &old_pipe_);
+  return true;
+}
+
+void Pager::write(std::string_view text) {
+  if (fd_ < 0 || broken_) return;
+  if (!write_all(fd_, text)) broken_ = true;  // EPIPE: the pager was quit early
+}
+
+bool Pager::finish() {
+  if (pid_ <= 0) return true;
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
   int st = 0;
-  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  while (::waitpid(pid_, &st, 0) < 0 && errno == EINTR) {
   }
-  sigaction(SIGINT, &old_int, nullptr);
-  sigaction(SIGPIPE, &old_pipe, nullptr);
+  pid_ = -1;
+  sigaction(SIGINT, &old_int_, nullptr);
+  sigaction(SIGPIPE, &old_pipe_, nullptr);
   return !(WIFEXITED(st) && WEXITSTATUS(st) == 127);
 }
 
 class Interactive {
  public:
   explicit Interactive(const Options& o)
-      : o_(o), printer_(o.format, is_terminal(1), SIZE_MAX), tty_out_(is_terminal(1)) {}
+      : o_(o), printer_(o.format, is_terminal(1), 1000), tty_out_(is_terminal(1)) {}
 
   int run() {
     install_interrupt_handler();
-    // Every past note, first (the original exercise's first requirement).
+    // Every past note, first (the original exercise's first requirement). It streams: once
+    // it is longer than the screen it goes into the pager as it arrives.
+    int rows = 0, cols = 0;
+    if (tty_out_) terminal_size(1, rows, cols);
+    std::string pager_cmd = o_.no_pager ? std::string() : pager_command();
+    bool may_page = tty_out_ && rows > 0 && !pager_cmd.empty();
+    Pager pager;
     std::string text;
-    int rc = query(o_, "HISTORY", [&](std::string_view l) { printer_.add(l, text); });
-    if (rc != kExitOk) return rc;
+    size_t screen = 0, counted = 0;  // rows of text[0, counted)
+    auto page_if_long = [&] {
+      if (!may_page || pager.running()) return;
+      screen += screen_rows(std::string_view(text).substr(counted), cols);
+      counted = text.size();
+      if (screen + 1 < static_cast<size_t>(rows)) return;  // it fits, with the closing line
+      if (!pager.start(pager_cmd)) {
+        may_page = false;
+        return;
+      }
+      pager.write(text);
+      text.clear();
+      counted = 0;
+    };
+    int rc = query(o_, "HISTORY", [&](std::string_view l) {
+      printer_.add(l, text);
+      if (pager.running()) {
+        if (text.size() >= (64u << 10)) {
+          pager.write(text);
+          text.clear();
+        }
+      } else if (text.size() > counted) {
+        page_if_long();
+      }
+    });
     printer_.flush(text);
+    if (rc == kExitOk) page_if_long();
+    if (pager.running()) {
+      pager.write(text);
+      if (!pager.finish()) report("pager '" + pager_cmd + "' could not run; try --no-pager");
+    } else {
+      say(text);
+    }
+    if (rc != kExitOk) return rc;
     last_shown_ = printer_.last_seq();
-    show_history(text);
     size_t n = printer_.notes();
     std::string closing = n == 0 ? std::string("no notes yet")
                                  : group_thousands(n) + (n == 1 ? " note" : " notes");
@@ -143,18 +192,6 @@ class Interactive {
 
  private:
   void say(std::string_view s) { write_all(1, s); }
-
-  void show_history(const std::string& text) {
-    int rows = 0, cols = 0;
-    if (tty_out_) terminal_size(1, rows, cols);
-    std::string pager = o_.no_pager ? std::string() : pager_command();
-    if (tty_out_ && rows > 0 && !pager.empty() &&
-        screen_rows(text, cols) + 1 >= static_cast<size_t>(rows)) {
-      if (run_pager(pager, text)) return;
-      report("pager '" + pager + "' could not run; try --no-pager");
-    }
-    say(text);
-  }
 
   bool open_sender() {
     UdpSender::Settings s;
@@ -255,6 +292,12 @@ class Interactive {
   // Sends one note and waits for its answer. False when the session should end (Ctrl-C).
   bool send(std::string_view note) {
     if (note.empty()) return true;
+    NoteCheck c = validate_note(note, UdpSender::kMaxNote);
+    if (!c.ok()) {  // checked here first; the server has the last word
+      worst_ = std::max(worst_, static_cast<int>(kExitRefused));
+      report("note refused: " + note_error_reason(c, UdpSender::kMaxNote) + " (not sent)");
+      return true;
+    }
     if (!sender_->add(note, 0) || !sender_->flush()) {
       report("cannot send right now");
       return true;
@@ -329,7 +372,8 @@ class Interactive {
   }
 
   const Options& o_;
-  NotePrinter printer_;  // the session's: columns stay aligned from the history on
+  NotePrinter printer_;  // the session's: columns stay aligned from the history on (they are
+                         // fixed by the first 1000 rows, then only grow)
   bool tty_out_;
   uint64_t last_shown_ = 0;
   std::unique_ptr<UdpSender> sender_;

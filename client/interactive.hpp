@@ -2,6 +2,8 @@
 // tests can reach them: what a typed line means, and which pager to run.
 #pragma once
 
+#include <signal.h>
+
 #include <string>
 #include <string_view>
 
@@ -21,7 +23,29 @@ ReplInput classify_input(std::string_view line);
 
 // $PAGER, "less -FRX" when unset; "" (no pager) when set empty or to "cat".
 std::string pager_command();
-// Runs `sh -c command` with text on its stdin and waits for it. False when it could not run.
-bool run_pager(const std::string& command, std::string_view text);
+// A pager process (`sh -c command`) fed through a pipe, the way git log does it. Owns the
+// child and the pipe's write end; finish() (or the destructor) closes and waits. While it
+// runs, SIGINT is left to the pager (less uses it) and SIGPIPE is ignored, so quitting the
+// pager early costs nothing.
+class Pager {
+ public:
+  Pager() = default;
+  Pager(const Pager&) = delete;
+  Pager& operator=(const Pager&) = delete;
+  ~Pager() { finish(); }
+
+  bool start(const std::string& command);
+  bool running() const noexcept { return pid_ > 0; }
+  // Writes text to the pager; after the pager has quit, text is dropped.
+  void write(std::string_view text);
+  // Closes the pipe and waits for the pager. False when it could not run (exit 127).
+  bool finish();
+
+ private:
+  int pid_ = -1;
+  int fd_ = -1;
+  bool broken_ = false;
+  struct sigaction old_int_ {}, old_pipe_ {};  // restored by finish()
+};
 
 }  // namespace client

@@ -814,25 +814,70 @@ TEST_CASE("client interactive: refusals are loud; /who, /from, /mine; Ctrl-C exi
   CHECK(stored_texts(s) == std::vector<std::string>{"from elsewhere", "mine"});
 }
 
-TEST_CASE("client interactive: a long history goes through $PAGER; server text is escaped") {
-  ServerProcess s;
+TEST_CASE("client interactive: a history longer than the screen goes through $PAGER") {
+  ServerProcess s({"--fsync", "never"});
   REQUIRE(s.started());
   std::string input;
-  for (int i = 0; i < 30; ++i) input += "note " + std::to_string(i) + "\n";
+  for (int i = 0; i < 1500; ++i) input += "note " + std::to_string(i) + "\n";
   REQUIRE(run(with_port({"send"}, s.udp_port()), input).code == 0);
+  // More than the 1000 rows that fix the columns: the pager starts while notes still arrive.
   PtyChild t(with_port({}, s.tcp_port()), {"PAGER=sed s/^/PAGED:/"}, 10, 80);
   REQUIRE(t.started());
-  CHECK(t.expect("PAGED:"));
-  CHECK(t.expect("note 29"));
-  CHECK(t.expect("30 notes \u2014 type a note"));
+  CHECK(t.expect("note 1499"));
+  CHECK(t.expect("1,500 notes \u2014 type a note"));
+  size_t paged = 0;
+  for (size_t at = t.out.find("PAGED:"); at != std::string::npos; at = t.out.find("PAGED:", at + 1))
+    ++paged;
+  CHECK(paged == 1500);
   t.type("q\n");
   CHECK(t.wait(5000) == 0);
-  // Short history, or --no-pager: no pager.
+  // --no-pager: none.
   PtyChild n(with_port({"--no-pager"}, s.tcp_port()), {"PAGER=sed s/^/PAGED:/"}, 10, 80);
-  CHECK(n.expect("30 notes"));
+  CHECK(n.expect("1,500 notes"));
   CHECK(n.out.find("PAGED:") == std::string::npos);
   n.type("q\n");
   CHECK(n.wait(5000) == 0);
+  // A history that fits on the screen: none either.
+  ServerProcess small;
+  REQUIRE(small.started());
+  REQUIRE(run(with_port({"send", "just one"}, small.udp_port())).code == 0);
+  PtyChild f(with_port({}, small.tcp_port()), {"PAGER=sed s/^/PAGED:/"}, 10, 80);
+  CHECK(f.expect("1 note \u2014"));
+  CHECK(f.out.find("just one") != std::string::npos);
+  CHECK(f.out.find("PAGED:") == std::string::npos);
+  f.type("q\n");
+  CHECK(f.wait(5000) == 0);
+}
+
+TEST_CASE("client interactive: Ctrl-C while a note waits for its acknowledgement") {
+  ServerProcess s;
+  REQUIRE(s.started());
+  // History from the real server; notes to a UDP socket that never answers.
+  int sink = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(sink, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(sink, reinterpret_cast<sockaddr*>(&a), &len);
+  PtyChild t({client(), "--tcp-port", std::to_string(s.tcp_port()), "--udp-port",
+              std::to_string(ntohs(a.sin_port))},
+             {"PAGER=cat"});
+  REQUIRE(t.started());
+  CHECK(t.expect("no notes yet \u2014 type a note"));
+  t.type("tab\there\n");  // refused here, never sent
+  CHECK(t.expect("note refused: control character at byte 3 (not sent)"));
+  t.type("into the void\n");
+  char buf[9000];
+  pollfd p{sink, POLLIN, 0};
+  REQUIRE(::poll(&p, 1, 5000) == 1);  // it was sent
+  CHECK(::recv(sink, buf, sizeof buf, 0) > 0);
+  t.type("\x03");
+  CHECK(t.expect("waiting for the acknowledgement; Ctrl-C again to give up"));
+  t.type("\x03");
+  CHECK(t.expect("note not acknowledged (gave up waiting); it may or may not be stored"));
+  CHECK(t.wait(5000) == 3);
+  ::close(sink);
 }
 
 TEST_CASE("client: whatever a server returns, no raw control character reaches the terminal") {
