@@ -3,7 +3,8 @@
 //   connstorm --to IP:PORT --storm N [--rate R] [--hold SEC] [--timeout SEC]
 //     N connection attempts, paced at R per second (0: as fast as possible; default 1000),
 //     non-blocking, every one kept open until the end; what the server sends is read. After
-//     the last attempt everything is held for --hold seconds (default 1), then ONE line:
+//     the last attempt it prints "connstorm sent attempts= seconds=" and holds everything
+//     for --hold seconds (default 1), then prints the summary:
 //       connstorm attempts= connected= kept= busy= closed= failed= pending= seconds=
 //     kept: connected, nothing received, still open (accepted, or still in the backlog);
 //     busy: "ERR server busy" then a close; closed: closed (or reset) otherwise;
@@ -198,6 +199,8 @@ int run_storm(const Options& o, const SockAddr& to) {
     int wait_ms = static_cast<int>(std::max(0.0, (next - now_s()) * 1000));
     pump(conns, std::min(wait_ms, 10));
   }
+  std::printf("connstorm sent attempts=%ld seconds=%.3f\n", made, now_s() - t0);
+  std::fflush(stdout);
   double hold_end = std::min(now_s() + o.hold, hard_end);
   while (!g_stop && now_s() < hold_end)
     pump(conns, static_cast<int>(std::max(1.0, std::min(50.0, (hold_end - now_s()) * 1000))));

@@ -455,9 +455,9 @@ TEST_CASE("hostile: a connection whose descriptor would be >= FD_SETSIZE gets ER
 }
 
 TEST_CASE("hostile: a server started with every descriptor below FD_SETSIZE taken serves or "
-          "refuses to start with a clear message; it does not abort" * doctest::may_fail()) {
-  // Known bug (reported): EventLoop::watch() aborts with "bug: fd N outside select()'s range"
-  // when the server's own UDP or listening socket lands above FD_SETSIZE (SIGABRT, exit 134).
+          "refuses to start with a clear message; it does not abort") {
+  // Regression (fixed in 81aa1da): EventLoop::watch() aborted with "bug: fd N outside
+  // select()'s range" when the server's own UDP or listening socket landed above FD_SETSIZE.
   HostileServer s({}, ChildSetup{4096, 3, FD_SETSIZE});
   if (s.started()) {
     Udp u(s.udp_port());
@@ -470,6 +470,7 @@ TEST_CASE("hostile: a server started with every descriptor below FD_SETSIZE take
   CHECK(code > 0);
   CHECK(code < 128);  // an exit, not a signal
   CHECK(s.log().find("bug:") == std::string::npos);
+  CHECK(s.log().find("select()") != std::string::npos);  // says why
 }
 
 TEST_CASE("hostile: out of descriptors (RLIMIT_NOFILE 64): 200 connections at once do not spin "
@@ -538,10 +539,10 @@ TEST_CASE("hostile: out of descriptors (RLIMIT_NOFILE 64): 200 connections at on
 }
 
 TEST_CASE("hostile: out of descriptors, tcp_refused_busy counts the connections refused and no "
-          "more" * doctest::may_fail()) {
-  // Known bug (reported): accept4() fails with EMFILE also when no connection is pending;
-  // TcpListener::accept_ready() then counts a refusal (and an accept error) although its
-  // second accept4() found nothing (EAGAIN), and goes on for the rest of its 64-accept budget.
+          "more") {
+  // Regression (fixed in 81aa1da): accept4() fails with EMFILE also when no connection is
+  // pending; the listener counted a refusal (and an accept error) although the spare's
+  // accept4() found nothing, and went on for the rest of its 64-accept budget.
   HostileServer s({}, ChildSetup{64});
   REQUIRE(s.started());
   const size_t kConns = 100;
@@ -688,10 +689,9 @@ TEST_CASE("hostile: a stalled FOLLOW reader is closed once its backlog passes 16
   CHECK(after.ask("after the follower") == "OK " + std::to_string(sent + 1) + "\n");
 }
 
-TEST_CASE("hostile: a stalled FOLLOW FROM reader is closed once its backlog passes 16 MiB too" *
-          doctest::may_fail()) {
-  // Known bug (reported): TcpSession::check_timeouts() measures the backlog only for FOLLOW
-  // without FROM; a FOLLOW FROM follower that stops reading stays until --idle-timeout.
+TEST_CASE("hostile: a stalled FOLLOW FROM reader is closed once its backlog passes 16 MiB too") {
+  // Regression (fixed in 81aa1da): the backlog was measured only for FOLLOW without FROM; a
+  // FOLLOW FROM follower that stopped reading stayed until --idle-timeout.
   ServerProcess s({"--fsync", "never"});
   REQUIRE(s.started());
   std::vector<Fd> f;
