@@ -291,6 +291,9 @@ class Interactive {
 
   // Sends one note and waits for its answer. False when the session should end (Ctrl-C).
   bool send(std::string_view note) {
+    // A Ctrl-C from here on is about this note (taken before it goes out, or one typed the
+    // moment the datagram leaves would go unnoticed).
+    int seen = g_interrupts;
     if (note.empty()) return true;
     NoteCheck c = validate_note(note, UdpSender::kMaxNote);
     if (!c.ok()) {  // checked here first; the server has the last word
@@ -302,7 +305,6 @@ class Interactive {
       report("cannot send right now");
       return true;
     }
-    int seen = g_interrupts;
     bool leaving = false;
     while (!sender_->idle() && sender_->failure() == UdpSender::Failure::none) {
       sender_->wait(200);

@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -288,6 +289,14 @@ class PtyChild {
     if (master_ >= 0) ::close(master_);
   }
   bool started() const { return pid_ > 0 && master_ >= 0; }
+  // Ctrl-C makes the line discipline flush pending output, racing with what the program
+  // prints in answer to the SIGINT; NOFLSH keeps that output for the test to read.
+  void keep_output_on_interrupt() {
+    termios t{};
+    REQUIRE(::tcgetattr(master_, &t) == 0);
+    t.c_lflag |= NOFLSH;
+    REQUIRE(::tcsetattr(master_, TCSANOW, &t) == 0);
+  }
   void type(const std::string& s) { REQUIRE(::write(master_, s.data(), s.size()) == static_cast<ssize_t>(s.size())); }
   // Reads until text appears after position `from` of everything read so far.
   bool expect(const std::string& text, int timeout_ms = 5000) {
@@ -864,6 +873,7 @@ TEST_CASE("client interactive: Ctrl-C while a note waits for its acknowledgement
               std::to_string(ntohs(a.sin_port))},
              {"PAGER=cat"});
   REQUIRE(t.started());
+  t.keep_output_on_interrupt();
   CHECK(t.expect("no notes yet \u2014 type a note"));
   t.type("tab\there\n");  // refused here, never sent
   CHECK(t.expect("note refused: control character at byte 3 (not sent)"));
@@ -873,10 +883,11 @@ TEST_CASE("client interactive: Ctrl-C while a note waits for its acknowledgement
   REQUIRE(::poll(&p, 1, 5000) == 1);  // it was sent
   CHECK(::recv(sink, buf, sizeof buf, 0) > 0);
   t.type("\x03");
-  CHECK(t.expect("waiting for the acknowledgement; Ctrl-C again to give up"));
+  CHECK_MESSAGE(t.expect("waiting for the acknowledgement; Ctrl-C again to give up"), t.out);
   t.type("\x03");
   CHECK(t.expect("note not acknowledged (gave up waiting); it may or may not be stored"));
   CHECK(t.wait(5000) == 3);
+  CHECK(t.out.find("#") == std::string::npos);  // never acknowledged
   ::close(sink);
 }
 
