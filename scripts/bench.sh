@@ -3,6 +3,8 @@
 # loopback, interleaved (A B C … A B C … per repetition) so the machine's drift hits all
 # alike, and prints ONE table of medians. See --help and BENCHMARKS.md.
 set -u
+{ # The whole script is one block, parsed before it runs: editing this file during a run
+  # cannot change what the run does.
 
 usage() {
   cat <<'EOF'
@@ -50,6 +52,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 if [ "$QUICK" = 1 ]; then N=100000; REPS=1; fi
+case "$RESULTS_OUT" in ''|/*) ;; *) RESULTS_OUT="$PWD/$RESULTS_OUT" ;; esac
 case "$N" in ''|*[!0-9]*) echo "bench.sh: -n wants a number" >&2; exit 2 ;; esac
 case "$REPS" in ''|*[!0-9]*) echo "bench.sh: --reps wants a number" >&2; exit 2 ;; esac
 [ "$N" -ge 1000 ] || { echo "bench.sh: -n must be at least 1000" >&2; exit 2; }
@@ -86,6 +89,7 @@ cleanup() {
     for ((i = 0; i < 40; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
     kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
   done
+  [ -n "$RESULTS_OUT" ] && [ -f "$RES" ] && cp "$RES" "$RESULTS_OUT"
   if [ "$KEEP" = 1 ]; then echo "bench: kept $TMP" >&2; else rm -rf "$TMP"; fi
 }
 trap cleanup EXIT
@@ -363,6 +367,7 @@ load_test() {
   local secs; secs=$(awk -v n="$T_INTAKE" 'BEGIN{printf "%.1f", n/100000 + 0.5}')
   local dl_out="$TMP/$rowid.dl" out dl i
   sleep 0.3   # connections of the previous step are gone
+  : >"$dl_out"
   timeout -k 5 600 "$TCPDRAIN" --to "$to" --idle "$idle" --conns "$active" --repeat 100000 \
     --duration "$secs" --timeout 300 "$@" >"$dl_out" &
   local dpid=$!; PIDS+=("$dpid")
@@ -459,7 +464,6 @@ for ((REP = 1; REP <= REPS; REP++)); do
   fi
   store_block
 done
-[ -n "$RESULTS_OUT" ] && cp "$RES" "$RESULTS_OUT"
 
 # ---------------------------------------------------------------------------------------
 # The table: medians over the repetitions; ratios are per repetition (row / its base row of
@@ -546,3 +550,5 @@ END {
 }'
 log "at the end: $(machine_load)"
 log "done"
+exit 0
+}
