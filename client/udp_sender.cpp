@@ -245,9 +245,13 @@ void UdpSender::on_timers() {
     if (s.state == State::flight) oldest = std::min(oldest, s.first_sent_ms);
   }
   if (oldest != INT64_MAX &&
-      now - std::max(oldest, last_reply_ms_) >= settings_.timeout_ms) {
+      now - std::max(oldest, last_progress_ms_) >= settings_.timeout_ms) {
+    std::string why;
+    if (stale_wait_)
+      why = " (it keeps asking for message " + std::to_string(stale_wait_) +
+            ", which it had acknowledged: it lost notes)";
     fail(Failure::no_ack, "no acknowledgement from " + peer_text_ + " (UDP) for " +
-                              std::to_string(settings_.timeout_ms / 1000) + " s");
+                              std::to_string(settings_.timeout_ms / 1000) + " s" + why);
     return;
   }
   for (size_t k = 0; k < in_window_; ++k) {
@@ -322,6 +326,8 @@ void UdpSender::on_reply(std::string_view text, int64_t now) {
       if (!s || s->state != State::flight || r->first + r->count != s->first + s->count)
         return;  // a duplicate answer, or not ours
       s->state = State::done;
+      last_progress_ms_ = now;
+      stale_wait_ = 0;
       on_progress(*s, now);
       s->ack_first = r->first;
       s->ack_seq = r->seq;
@@ -345,12 +351,11 @@ void UdpSender::on_reply(std::string_view text, int64_t now) {
       // within a round trip is ignored.
       uint64_t n = r->first;
       if (in_window_ > 0 && n < slot_at(0).first) {
-        // It asks for a message it acknowledged before: it lost what it had told us was
-        // stored (a store restored from an old copy, or lost writes under --fsync never).
-        // Retries cannot help: our datagrams keep the floor they were formed with.
-        fail(Failure::no_ack, "server at " + peer_text_ + " asks again for message " +
-                                  std::to_string(n) + ", which it had acknowledged: it lost "
-                                  "notes (restored store?)");
+        // A late or duplicated WAIT from before our last acknowledgement; or, if they keep
+        // coming without progress, a server that lost notes it had acknowledged (a store
+        // restored from an old copy). Retries cannot fix that (a datagram keeps the floor it
+        // was formed with): the no-progress bound ends it, naming the cause.
+        if (stale_wait_ == 0) stale_wait_ = n;
         return;
       }
       size_t k = 0;

@@ -17,8 +17,8 @@
 //    rto_min_ms, doubling per timeout up to rto_max_ms, or only up to 4 x while the server
 //    keeps answering); an acknowledgement resets the others' backoff, and one that needed a
 //    retransmission resends at once the later datagrams sent before it (the server dropped
-//    them); failure (no_ack) when the server has been silent for timeout_ms while something
-//    is in flight;
+//    them); failure (no_ack) when no datagram has been acknowledged for timeout_ms while
+//    something is in flight (silence, or answers that never settle anything);
 //  * the socket is connect()ed, so an ICMP port-unreachable comes back as ECONNREFUSED: before
 //    any reply that means "no server here" (the next address is tried, then failure
 //    unreachable); after a reply it means the server is restarting, and retries go on.
@@ -158,7 +158,9 @@ class UdpSender {
   size_t in_window_ = 0;     // datagrams in the window (in flight or done but not delivered)
 
   bool heard_ = false;  // the server has answered at least once
-  int64_t last_reply_ms_ = 0;
+  int64_t last_reply_ms_ = 0;     // any answer: the server is there
+  int64_t last_progress_ms_ = 0;  // an answer that settled a datagram
+  uint64_t stale_wait_ = 0;       // a WAIT for a settled message, since the last progress
   double srtt_ms_ = -1, rttvar_ms_ = 0;
   uint64_t goback_msg_ = 0;
   int64_t goback_ms_ = -1;
