@@ -63,16 +63,22 @@ $(BUILD)/tests/integration_tests: $(call obj,$(INTEG_SRC) $(COMMON_SRC))
 run: all
 	$(BIN)/dailynetd
 
-# doctest is a test-only dependency: Debian's doctest-dev.
+# Test-only dependencies: Debian's doctest-dev (required) and groff-base (the man page test
+# renders the pages with it). Installed when missing if we are root.
 deps:
-	@if [ ! -f /usr/include/doctest/doctest.h ] && [ ! -f /usr/include/doctest.h ]; then \
+	@need=""; \
+	if [ ! -f /usr/include/doctest/doctest.h ] && [ ! -f /usr/include/doctest.h ]; then need="doctest-dev"; fi; \
+	if ! command -v groff >/dev/null; then need="$$need groff-base"; fi; \
+	if [ -n "$$need" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing doctest-dev (test dependency)"; \
-	    (apt-get install -y -qq doctest-dev >/dev/null 2>&1 || \
-	     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq doctest-dev)) \
-	     || { echo "make: could not install doctest-dev"; exit 1; }; \
-	  else \
+	    echo "installing test dependencies:$$need"; \
+	    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null 2>&1 || \
+	     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need)) \
+	     || { echo "make: could not install$$need"; exit 1; }; \
+	  elif echo "$$need" | grep -q doctest; then \
 	    echo "make: tests need doctest: run 'sudo apt-get install doctest-dev'"; exit 1; \
+	  else \
+	    echo "make: groff missing ('sudo apt-get install groff-base'): man pages will not be rendered"; \
 	  fi; \
 	fi
 
