@@ -292,8 +292,8 @@ const char kCommon[] =
     "  --port N          server port, UDP and TCP (env DAILYNET_PORT; default 9527)\n"
     "  --udp-port N      UDP port alone (notes)\n"
     "  --tcp-port N      TCP port alone (history and queries)\n"
-    "  --timeout SEC     give up when the server has not answered for SEC seconds\n"
-    "                    (default 10)\n"
+    "  --timeout SEC     give up after SEC seconds in which the server acknowledged\n"
+    "                    nothing (default 10)\n"
     "  -v, --verbose     say on stderr which address is used, and what happened\n"
     "  -h, --help        help; `dailynet COMMAND --help` for one command\n"
     "  -V, --version     the version\n";

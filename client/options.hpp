@@ -37,7 +37,7 @@ struct Options {
   bool version = false;
   bool no_pager = false;
   bool print_seq = false;
-  int timeout_s = 10;  // give up when the server has not answered for this long
+  int timeout_s = 10;  // give up after this long without an acknowledgement / answer
   int window = 32;     // datagrams in flight (send)
   std::optional<std::string> from;  // as typed; checked with parse_addr_filter
   std::optional<uint64_t> since;

@@ -226,19 +226,23 @@ UdpSender::Slot* UdpSender::find_slot(uint64_t msg) noexcept {
 int UdpSender::next_timer_ms() const noexcept {
   if (in_window_ == 0 || failure_ != Failure::none) return -1;
   int64_t now = mono_ms();
-  int64_t soonest = INT64_MAX;
+  int64_t soonest = INT64_MAX, oldest = INT64_MAX;
   for (size_t k = 0; k < in_window_; ++k) {
     const Slot& s = slots_[(head_ + k) % slots_.size()];
-    if (s.state == State::flight) soonest = std::min(soonest, s.due_ms);
+    if (s.state != State::flight) continue;
+    soonest = std::min(soonest, s.due_ms);
+    oldest = std::min(oldest, s.first_sent_ms);
   }
   if (soonest == INT64_MAX) return -1;
+  // The no-progress bound is a timer too, so a failure is reported on time.
+  soonest = std::min(soonest, std::max(oldest, last_progress_ms_) + settings_.timeout_ms);
   return static_cast<int>(std::clamp<int64_t>(soonest - now, 0, 60000));
 }
 
 void UdpSender::on_timers() {
   if (failure_ != Failure::none || in_window_ == 0) return;
   int64_t now = mono_ms();
-  // Silence: nothing from the server for timeout_ms while a datagram waits for its answer.
+  // No progress: no datagram acknowledged for timeout_ms while one waits for its answer.
   int64_t oldest = INT64_MAX;
   for (size_t k = 0; k < in_window_; ++k) {
     const Slot& s = slot_at(k);
