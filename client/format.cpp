@@ -7,6 +7,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "../common/net.hpp"
 #include "../common/protocol.hpp"
 
 namespace client {
@@ -233,6 +234,19 @@ std::string group_thousands(uint64_t n) {
 // ---- NotePrinter ---------------------------------------------------------------------------
 
 uint64_t NotePrinter::add(std::string_view line, std::string& out) {
+  if (format_ == Format::tsv && !terminal_) {
+    // Into a file or a pipe: the wire line as it came, unparsed, which is what scripts want
+    // (and fast); only the seq is read, for follow's resume and the count.
+    out.append(line);
+    out += '\n';
+    size_t tab = line.find('\t');
+    auto seq = tab == std::string_view::npos || tab == 0 ? std::nullopt
+                                                           : parse_u64(line.substr(0, tab));
+    if (!seq || *seq == 0) return 0;
+    ++notes_;
+    last_seq_ = *seq;
+    return *seq;
+  }
   auto n = parse_note_line(line);
   if (!n) {
     // Not a note line: shown visibly (never raw to a terminal), left out of json.
