@@ -11,7 +11,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -79,8 +78,18 @@ std::vector<std::string> column(const std::string& out, size_t i) {
   return col;
 }
 
-const std::regex kV4Addr(R"(127\.0\.0\.1:[0-9]{1,5})");
-const std::regex kV6LoopAddr(R"(\[::1\]:[0-9]{1,5})");
+// "PREFIX" followed by a port of 1 to 5 digits (no <regex>: GCC 12 warns inside it under
+// the sanitizer build, and -Werror makes that fatal).
+bool is_addr_with_port(const std::string& s, const std::string& prefix) {
+  if (s.compare(0, prefix.size(), prefix) != 0) return false;
+  std::string port = s.substr(prefix.size());
+  if (port.empty() || port.size() > 5) return false;
+  for (char c : port)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+bool is_v4_loop(const std::string& s) { return is_addr_with_port(s, "127.0.0.1:"); }
+bool is_v6_loop(const std::string& s) { return is_addr_with_port(s, "[::1]:"); }
 
 }  // namespace
 
@@ -167,7 +176,7 @@ TEST_CASE("unix: --host ::1 against a server on ::1: send, history, clients, --f
   auto f = split_tabs(lines[0]);
   REQUIRE(f.size() == 4);
   CHECK(f[0] == "1");
-  CHECK(std::regex_match(f[2], kV6LoopAddr));
+  CHECK(is_v6_loop(f[2]));
   CHECK(f[3] == "over ipv6");
   const std::string sender = f[2];
 
@@ -243,9 +252,9 @@ TEST_CASE("unix: dual-stack server (--host ::): an IPv4 client is plain 127.0.0.
   auto senders = column(hist.out, 2);
   REQUIRE(senders.size() == (have6 ? 3u : 2u));
   CHECK(senders[0] == raw_sender);
-  CHECK(std::regex_match(senders[1], kV4Addr));
+  CHECK(is_v4_loop(senders[1]));
   if (have6) {
-    CHECK(std::regex_match(senders[2], kV6LoopAddr));
+    CHECK(is_v6_loop(senders[2]));
     auto hist6 = dailynet("::1", port, {"history", "--format", "tsv"});
     CHECK(hist6.code == 0);
     CHECK(hist6.out == hist.out);
