@@ -59,12 +59,18 @@ void Dedupe::end_turn(bool committed) noexcept {
   touched_.clear();
 }
 
-uint64_t Dedupe::lookup(const Client& c, uint64_t msg) noexcept {
+const Dedupe::Run* Dedupe::find_run(const Client& c, uint64_t msg) noexcept {
   auto it = std::upper_bound(c.runs.begin(), c.runs.end(), msg,
                              [](uint64_t m, const Run& r) { return m < r.first_msg; });
-  if (it == c.runs.begin()) return UINT64_MAX;
+  if (it == c.runs.begin()) return nullptr;
   const Run& r = *--it;
-  if (msg >= r.first_msg + r.count) return UINT64_MAX;
+  return msg < r.first_msg + r.count ? &r : nullptr;
+}
+
+uint64_t Dedupe::lookup(const Client& c, uint64_t msg) noexcept {
+  const Run* run = find_run(c, msg);
+  if (!run) return UINT64_MAX;
+  const Run& r = *run;
   unsigned i = static_cast<unsigned>(msg - r.first_msg);
   if (r.refused_mask >> i & 1) return 0;
   uint64_t below = i == 0 ? 0 : (~r.refused_mask & ((uint64_t{1} << i) - 1));

@@ -24,6 +24,10 @@ class Dedupe {
     uint64_t first_seq = 0;
     uint64_t refused_mask = 0;
     uint32_t count = 0;
+    // Why the first refused message was refused (a NoteError and its byte offset), so a
+    // retry hears the same reason. Not kept across a restart (refused notes are not stored).
+    uint8_t refusal = 0;
+    uint32_t refusal_at = 0;
   };
 
   struct Client {
@@ -43,6 +47,8 @@ class Dedupe {
   void end_turn(bool committed) noexcept;
   // The seq message msg got: 0 if refused, UINT64_MAX if no longer known.
   static uint64_t lookup(const Client& c, uint64_t msg) noexcept;
+  // The run that holds msg, or nullptr.
+  static const Run* find_run(const Client& c, uint64_t msg) noexcept;
   size_t size() const noexcept { return clients_.size(); }
 
  private:

@@ -171,7 +171,7 @@ void UdpIntake::on_marked(uint32_t slot, std::string_view data, int64_t now_ms) 
     if (!chk.ok()) {
       count_refusal(chk.error);
       w.refused_mask |= uint64_t{1} << (m->first + i - start);
-      if (w.reason.empty()) w.reason = note_error_reason(chk, cfg_.max_note);
+      if (w.refusal.ok()) w.refusal = chk;
       continue;
     }
     notes_.push_back({now_ms, addr, note, m->client_id, m->first + i});
@@ -217,10 +217,13 @@ void UdpIntake::end_turn(bool committed, uint64_t first_seq) {
       case Waiting::Kind::marked: {
         uint64_t seq = w.stored ? first_seq + w.first_note : 0;
         Dedupe::Client& c = dedupe_.get(w.client_id, w.first_msg);
-        dedupe_.settle(c, {w.first_msg, seq, w.refused_mask, static_cast<uint32_t>(w.count)});
+        dedupe_.settle(c, {w.first_msg, seq, w.refused_mask, static_cast<uint32_t>(w.count),
+                           static_cast<uint8_t>(w.refusal.error),
+                           static_cast<uint32_t>(w.refusal.at)});
         stats_.udp_notes_accepted += w.stored;
-        reply(w.slot, format_marked_reply({MarkedReply::Kind::ok, w.first_msg, w.count, seq,
-                                           w.refused_mask, w.reason}));
+        reply(w.slot, format_marked_reply(
+                          {MarkedReply::Kind::ok, w.first_msg, w.count, seq, w.refused_mask,
+                           w.refused_mask ? note_error_reason(w.refusal, cfg_.max_note) : ""}));
         break;
       }
       case Waiting::Kind::duplicate: {
@@ -246,7 +249,16 @@ void UdpIntake::end_turn(bool committed, uint64_t first_seq) {
             r.seq = s - static_cast<uint64_t>(__builtin_popcountll(below));
           }
         }
-        if (r.refused_mask) r.reason = "refused";
+        if (r.refused_mask) {
+          // The original reason when the table still has it (same datagram, same process).
+          int first_refused = __builtin_ctzll(r.refused_mask);
+          const Dedupe::Run* run = Dedupe::find_run(c, w.first_msg + first_refused);
+          if (run && run->refusal != 0 && run->first_msg == w.first_msg)
+            r.reason = note_error_reason(
+                {static_cast<NoteError>(run->refusal), run->refusal_at}, cfg_.max_note);
+          else
+            r.reason = "refused";
+        }
         reply(w.slot, format_marked_reply(r));
         break;
       }

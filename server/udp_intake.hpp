@@ -48,7 +48,7 @@ class UdpIntake {
     uint32_t first_note;  // index in notes_
     uint32_t stored;      // notes of it in notes_
     uint64_t client_id = 0, first_msg = 0, count = 0, refused_mask = 0;
-    std::string reason;
+    NoteCheck refusal;  // the first refused note's error
   };
   struct Reply {
     SockAddr to;

@@ -323,8 +323,9 @@ TEST_CASE("server: packed marked datagram with bad notes: mask and reason, the r
   CHECK(r == "OK 13 2 8 2 empty note\n");
   CHECK(stored_checked(s) ==
         std::vector<std::string>{"n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8"});
-  // A retry is answered with the same seqs and mask (the reason may be generic).
+  // A retry is answered with the same seqs, mask and reason (the table keeps the reason).
   auto again = u.ask(marked(id, 1, 1, {"n1", "b\tx", "n2"}));
+  CHECK(again == "OK 1 3 1 2 control character at byte 1\n");
   REQUIRE(again);
   auto p = parse_marked_reply(*again);
   REQUIRE(p);
