@@ -9,6 +9,7 @@
 
 #include "../common/net.hpp"
 #include "../common/protocol.hpp"
+#include "color.hpp"
 
 namespace client {
 
@@ -311,12 +312,13 @@ void NotePrinter::flush(std::string& out) {
 void NotePrinter::emit(const Row& r, std::string& out) {
   if (r.seq.size() > seq_w_) seq_w_ = r.seq.size();
   if (r.addr.size() > addr_w_) addr_w_ = r.addr.size();
-  out += r.time;
+  // The fields are escaped already; colour goes around them, padding outside it.
+  append_colored(out, color_, kSgrDim, r.time);
   out += "  ";
   pad_to(out, r.seq.size(), seq_w_);
-  out += r.seq;
+  append_colored(out, color_, kSgrYellow, r.seq);
   out += "  ";
-  out += r.addr;
+  append_colored(out, color_, kSgrCyan, r.addr);
   pad_to(out, r.addr.size(), addr_w_);
   out += "  ";
   out += r.text;
@@ -326,7 +328,8 @@ void NotePrinter::emit(const Row& r, std::string& out) {
 // ---- CLIENTS and STATS ---------------------------------------------------------------------
 
 void render_clients(const std::vector<std::string>& lines, Format format, bool terminal,
-                    std::string& out) {
+                    std::string& out, bool color) {
+  color = color && format == Format::text;
   if (format == Format::tsv) {
     for (const std::string& l : lines) {
       if (terminal) append_safe_tsv(out, l);
@@ -368,8 +371,9 @@ void render_clients(const std::vector<std::string>& lines, Format format, bool t
     fw = std::max(fw, r.first.size());
   }
   auto row = [&](std::string_view a, std::string_view n, std::string_view f,
-                 std::string_view l) {
-    out += a;
+                 std::string_view l, bool heading) {
+    if (heading && color) out.append(kSgrDim);
+    append_colored(out, color && !heading, kSgrCyan, a);
     pad_to(out, a.size(), aw);
     out += "  ";
     pad_to(out, n.size(), nw);
@@ -379,10 +383,11 @@ void render_clients(const std::vector<std::string>& lines, Format format, bool t
     pad_to(out, f.size(), fw);
     out += "  ";
     out += l;
+    if (heading && color) out.append(kSgrReset);
     out += '\n';
   };
-  row("CLIENT", "NOTES", "FIRST", "LAST");
-  for (const Row& r : rows) row(r.addr, r.notes, r.first, r.last);
+  row("CLIENT", "NOTES", "FIRST", "LAST", true);
+  for (const Row& r : rows) row(r.addr, r.notes, r.first, r.last, false);
 }
 
 void render_stats(const std::vector<std::string>& lines, Format format, bool terminal,

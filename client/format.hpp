@@ -44,6 +44,9 @@ class NotePrinter {
   // Appends the rendering of one line to out (or holds it). Returns the seq of a well-formed
   // note line, 0 for a line that is not one (printed escaped in text and tsv, skipped in json).
   uint64_t add(std::string_view line, std::string& out);
+  // Colours text rows (time dim, seq and sender each in a colour) around the escaped fields.
+  // Off by default; see color.hpp for when to turn it on.
+  void set_color(bool on) noexcept { color_ = on && format_ == Format::text; }
   // Emits held rows.
   void flush(std::string& out);
   size_t notes() const noexcept { return notes_; }
@@ -57,6 +60,7 @@ class NotePrinter {
 
   Format format_;
   bool terminal_;
+  bool color_ = false;
   size_t hold_;
   std::vector<Row> held_;
   size_t seq_w_ = 1, addr_w_ = 9;
@@ -65,8 +69,9 @@ class NotePrinter {
 };
 
 // CLIENTS reply lines ("ADDR\tNOTES\tFIRST\tLAST", END excluded) in the chosen format.
+// color (text only): the heading dim, the addresses in the sender colour.
 void render_clients(const std::vector<std::string>& lines, Format format, bool terminal,
-                    std::string& out);
+                    std::string& out, bool color = false);
 // STATS reply lines ("name value", END excluded) in the chosen format.
 void render_stats(const std::vector<std::string>& lines, Format format, bool terminal,
                   std::string& out);

@@ -14,6 +14,7 @@
 
 #include "../common/net.hpp"
 #include "../common/protocol.hpp"
+#include "color.hpp"
 #include "commands.hpp"
 #include "format.hpp"
 #include "interactive.hpp"
@@ -135,10 +136,16 @@ bool Pager::finish() {
 class Interactive {
  public:
   explicit Interactive(const Options& o)
-      : o_(o), printer_(o.format, is_terminal(1), 1000), tty_out_(is_terminal(1)) {}
+      : o_(o),
+        printer_(o.format, is_terminal(1), 1000),
+        tty_out_(is_terminal(1)),
+        color_(color_for_fd(1, o.format)) {
+    printer_.set_color(color_);
+  }
 
   int run() {
     install_interrupt_handler();
+    set_report_color(color_for_fd(2, o_.format));  // refusals and errors in red
     // Every past note, first (the original exercise's first requirement). It streams: once
     // it is longer than the screen it goes into the pager as it arrives.
     int rows = 0, cols = 0;
@@ -185,13 +192,19 @@ class Interactive {
     size_t n = printer_.notes();
     std::string closing = n == 0 ? std::string("no notes yet")
                                  : group_thousands(n) + (n == 1 ? " note" : " notes");
-    say(closing + " \u2014 type a note, or h for help\n");
+    say(dim(closing + " \u2014 type a note, or h for help") + "\n");
     if (!open_sender()) return kExitUnreachable;
     return loop();
   }
 
  private:
   void say(std::string_view s) { write_all(1, s); }
+  // Our own (terminal-safe) text, dim when colouring: the quiet lines of the session.
+  std::string dim(std::string_view safe_text) const {
+    std::string s;
+    append_colored(s, color_, kSgrDim, safe_text);
+    return s;
+  }
 
   bool open_sender() {
     UdpSender::Settings s;
@@ -204,9 +217,11 @@ class Interactive {
         worst_ = std::max(worst_, static_cast<int>(kExitRefused));
         report("note refused by " + sender_->peer() + ": " + std::string(r.reason));
       } else if (r.seq) {
-        say("#" + std::to_string(r.seq) + "\n");
+        std::string ack;
+        append_colored(ack, color_, kSgrGreen, "#" + std::to_string(r.seq));
+        say(ack + "\n");
       } else {
-        say("ok (stored before; its seq is no longer known)\n");
+        say(dim("ok (stored before; its seq is no longer known)") + "\n");
       }
     };
     std::string error;
@@ -341,8 +356,9 @@ class Interactive {
     }
     if (printer_.last_seq() > last_shown_) last_shown_ = printer_.last_seq();
     size_t n = printer_.notes() - before;
-    out += n == 0 ? std::string("(no new notes)\n")
-                  : "(" + group_thousands(n) + (n == 1 ? " new note)\n" : " new notes)\n");
+    out += dim(n == 0 ? std::string("(no new notes)")
+                      : "(" + group_thousands(n) + (n == 1 ? " new note)" : " new notes)")) +
+           "\n";
     say(out);
   }
 
@@ -354,12 +370,13 @@ class Interactive {
       return;
     }
     std::string out;
-    render_clients(lines, o_.format, tty_out_, out);
+    render_clients(lines, o_.format, tty_out_, out, color_);
     say(out);
   }
 
   void notes_from(const std::string& addr) {
     NotePrinter p(o_.format, tty_out_, SIZE_MAX);
+    p.set_color(color_);
     std::string out;
     int rc = query(o_, "HISTORY FROM " + addr, [&](std::string_view l) { p.add(l, out); });
     if (rc != kExitOk) {
@@ -368,8 +385,12 @@ class Interactive {
     }
     p.flush(out);
     size_t n = p.notes();
-    out += "(" + (n == 0 ? std::string("no notes") : group_thousands(n) + (n == 1 ? " note" : " notes")) +
-           " from " + addr + ")\n";
+    std::string safe_addr;  // checked by parse_addr_filter, escaped all the same
+    append_terminal_safe(safe_addr, addr);
+    out += dim("(" + (n == 0 ? std::string("no notes")
+                              : group_thousands(n) + (n == 1 ? " note" : " notes")) +
+               " from " + safe_addr + ")") +
+           "\n";
     say(out);
   }
 
@@ -377,6 +398,7 @@ class Interactive {
   NotePrinter printer_;  // the session's: columns stay aligned from the history on (they are
                          // fixed by the first 1000 rows, then only grow)
   bool tty_out_;
+  bool color_;  // stdout is a terminal, text format, NO_COLOR unset (color.hpp)
   uint64_t last_shown_ = 0;
   std::unique_ptr<UdpSender> sender_;
   std::string in_;

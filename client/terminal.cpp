@@ -7,6 +7,7 @@
 
 #include <cerrno>
 
+#include "color.hpp"
 #include "format.hpp"
 
 namespace client {
@@ -16,6 +17,8 @@ volatile sig_atomic_t g_interrupts = 0;
 namespace {
 
 void on_interrupt(int) { g_interrupts = g_interrupts + 1; }
+
+bool g_report_color = false;
 
 }  // namespace
 
@@ -47,11 +50,15 @@ void flush_out(std::string& out) {
 }
 
 void report(std::string_view message) {
-  std::string line = "dailynet: ";
-  append_terminal_safe(line, message);  // it may quote the server or a note
+  std::string text = "dailynet: ";
+  append_terminal_safe(text, message);  // it may quote the server or a note
+  std::string line;
+  append_colored(line, g_report_color, kSgrRed, text);  // escaped first, colour around
   line += '\n';
   write_all(2, line);
 }
+
+void set_report_color(bool on) noexcept { g_report_color = on; }
 
 bool is_terminal(int fd) { return ::isatty(fd) == 1; }
 

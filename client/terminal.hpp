@@ -23,8 +23,11 @@ bool write_all(int fd, std::string_view s);
 // Writes out to stdout and clears it.
 void flush_out(std::string& out);
 
-// "dailynet: <message>\n" on stderr, in one write; the message made terminal-safe.
+// "dailynet: <message>\n" on stderr, in one write; the message made terminal-safe. In red
+// (around the escaped message) once set_report_color(true) was called.
 void report(std::string_view message);
+// Turns red reports on or off; callers decide (color_for_fd(2)), the default is off.
+void set_report_color(bool on) noexcept;
 
 bool is_terminal(int fd);
 // Rows and columns of the terminal on fd; 0 when unknown.
