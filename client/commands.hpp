@@ -21,8 +21,12 @@ int run_interactive(const Options& o);
 // One TCP request: connects to the server, sends `command`, hands each reply line before the
 // END line to on_line. Returns kExitOk, or reports the failure (naming the address) and
 // returns its exit status: kExitUnreachable for connection trouble, kExitRefused for an ERR.
+// After END it sends QUIT and reads the BYE (bounded) before closing, so that the server's
+// BYE never meets a closed socket (which the kernel would answer with a reset).
+// idle, when given, is called about every 100 ms while no line arrives (progress redraws).
 int query(const Options& o, const std::string& command,
-          const std::function<void(std::string_view)>& on_line);
+          const std::function<void(std::string_view)>& on_line,
+          const std::function<void()>& idle = nullptr);
 
 // The hint added to "no server" reports.
 inline constexpr std::string_view kStartHint =

@@ -85,6 +85,13 @@ std::optional<uint64_t> number_in(const char* v, uint64_t lo, uint64_t hi) {
   return n;
 }
 
+// "[::1]" -> "::1": an IPv6 literal may be written in brackets, as in a URL or IP:PORT
+// form; getaddrinfo wants it bare.
+std::string bare_host(std::string_view h) {
+  if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  return std::string(h);
+}
+
 std::string range_error(const char* what, const char* v, uint64_t lo, uint64_t hi) {
   return std::string(what) + " wants a number from " + std::to_string(lo) + " to " +
          std::to_string(hi) + ", not '" + (v ? v : "") + "'";
@@ -112,7 +119,7 @@ ParseResult parse_command_line(int argc, char** argv, const EnvLookup& env) {
     if (r.error.empty()) r.error = std::move(msg);
   };
 
-  if (const char* h = env("DAILYNET_HOST"); h && *h) o.host = h;
+  if (const char* h = env("DAILYNET_HOST"); h && *h) o.host = bare_host(h);
   if (const char* p = env("DAILYNET_PORT"); p && *p) {
     auto n = number_in(p, 1, 65535);
     if (!n) {
@@ -151,8 +158,8 @@ ParseResult parse_command_line(int argc, char** argv, const EnvLookup& env) {
         }
         break;
       case kOptHost:
-        if (!*optarg) fail("--host wants a host name or address");
-        o.host = optarg;
+        o.host = bare_host(optarg);
+        if (o.host.empty() || o.host == "[]") fail("--host wants a host name or address");
         break;
       case kOptPort:
       case kOptUdpPort:
@@ -303,6 +310,16 @@ const char kFormat[] =
     "                    tsv: the wire line SEQ<TAB>TIME<TAB>ADDR<TAB>TEXT, byte for byte\n"
     "                    json: one object per line {\"seq\",\"time\",\"from\",\"text\"}\n";
 
+const char kFormatClients[] =
+    "  --format FMT      text: aligned columns with local times, for people (default)\n"
+    "                    tsv: the wire line ADDR<TAB>NOTES<TAB>FIRST<TAB>LAST\n"
+    "                    json: one object per line {\"addr\",\"notes\",\"first\",\"last\"}\n";
+
+const char kFormatStats[] =
+    "  --format FMT      text: NAME VALUE, aligned, for people (default)\n"
+    "                    tsv: NAME<TAB>VALUE, one counter a line\n"
+    "                    json: one object of all counters\n";
+
 }  // namespace
 
 std::string help_text(Command c) {
@@ -372,10 +389,8 @@ std::string help_text(Command c) {
           "\n"
           "Prints the attribution index: one line per client address (IP:PORT) with its\n"
           "number of notes and the times of its first and last, in order of first note.\n"
-          "tsv is the wire line ADDR<TAB>NOTES<TAB>FIRST<TAB>LAST; json has addr, notes,\n"
-          "first, last.\n"
           "\n";
-      s += kFormat;
+      s += kFormatClients;
       s += "\n";
       s += kCommon;
       s += "\n";
@@ -399,9 +414,9 @@ std::string help_text(Command c) {
     case Command::stats:
       s = "usage: dailynet stats [options]\n"
           "\n"
-          "Prints the server's counters. tsv: NAME<TAB>VALUE; json: one object.\n"
+          "Prints the server's counters.\n"
           "\n";
-      s += kFormat;
+      s += kFormatStats;
       s += "\n";
       s += kCommon;
       s += "\n";

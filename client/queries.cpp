@@ -6,6 +6,7 @@
 #include "../common/net.hpp"
 #include "commands.hpp"
 #include "format.hpp"
+#include "progress.hpp"
 #include "tcp_client.hpp"
 #include "terminal.hpp"
 
@@ -35,7 +36,8 @@ std::string history_command(const Options& o, const char* verb, uint64_t since, 
 }  // namespace
 
 int query(const Options& o, const std::string& command,
-          const std::function<void(std::string_view)>& on_line) {
+          const std::function<void(std::string_view)>& on_line,
+          const std::function<void()>& idle) {
   TcpClient tcp;
   std::string error;
   const int timeout_ms = o.timeout_s * 1000;
@@ -48,9 +50,24 @@ int query(const Options& o, const std::string& command,
     return kExitUnreachable;
   }
   uint64_t lines = 0;
+  int64_t last_line_us = mono_us();
   while (true) {
     std::string_view l;
-    switch (tcp.read_line(l, timeout_ms)) {
+    // With an idle callback, wait in slices of 100 ms; the timeout still counts from the
+    // last line received.
+    int wait = timeout_ms;
+    if (idle) {
+      int64_t left = timeout_ms - (mono_us() - last_line_us) / 1000;
+      wait = static_cast<int>(std::clamp<int64_t>(left, 0, 100));
+    }
+    TcpClient::Read got = tcp.read_line(l, wait);
+    if (got == TcpClient::Read::timeout && idle &&
+        mono_us() - last_line_us < static_cast<int64_t>(timeout_ms) * 1000) {
+      idle();
+      continue;
+    }
+    if (got == TcpClient::Read::line) last_line_us = mono_us();
+    switch (got) {
       case TcpClient::Read::line:
         break;
       case TcpClient::Read::timeout:
@@ -81,7 +98,18 @@ int query(const Options& o, const std::string& command,
           return kExitUnreachable;
         }
       }
-      tcp.send_line("QUIT", error);  // polite; the reply does not matter
+      // Polite: QUIT, then its BYE read (at most 2 s, whatever comes first) before closing.
+      // Closing with the BYE unread would make the kernel answer it with a reset.
+      if (tcp.send_line("QUIT", error)) {
+        int64_t deadline = mono_us() + std::min(timeout_ms, 2000) * int64_t{1000};
+        std::string_view bye;
+        while (true) {
+          int64_t left = (deadline - mono_us()) / 1000;
+          if (left <= 0) break;
+          if (tcp.read_line(bye, static_cast<int>(left)) != TcpClient::Read::line) break;
+          if (bye == "BYE") break;
+        }
+      }
       return kExitOk;
     }
     ++lines;
@@ -93,11 +121,31 @@ int run_history(const Options& o) {
   const bool tty = is_terminal(1);
   NotePrinter printer(o.format, tty, 1000);
   std::string out;
-  int rc = query(o, history_command(o, "HISTORY", o.since.value_or(0), o.since.has_value(), true),
-                 [&](std::string_view l) {
-                   printer.add(l, out);
-                   if (out.size() >= kOutChunk) flush_out(out);
-                 });
+  // Into a file or a pipe, with a terminal on stderr: notes and bytes received, as they come.
+  int rows = 0, cols = 0;
+  const bool show_progress = !tty && is_terminal(2);
+  if (show_progress) terminal_size(2, rows, cols);
+  ProgressLine progress(show_progress, 2, cols);
+  const int64_t start = mono_us();
+  progress.start(start);
+  uint64_t notes = 0, bytes = 0, drawn = 0;
+  auto tick = [&] {
+    int64_t now = mono_us();
+    if (!progress.due(now) || (progress.shown() && drawn == bytes)) return;
+    drawn = bytes;
+    progress.show(receive_progress_text(notes, bytes, static_cast<double>(now - start) / 1e6),
+                  now);
+  };
+  int rc = query(
+      o, history_command(o, "HISTORY", o.since.value_or(0), o.since.has_value(), true),
+      [&](std::string_view l) {
+        if (printer.add(l, out) != 0) ++notes;
+        bytes += l.size() + 1;
+        if (out.size() >= kOutChunk) flush_out(out);
+        if (show_progress) tick();
+      },
+      show_progress ? std::function<void()>(tick) : std::function<void()>());
+  progress.clear();
   printer.flush(out);
   flush_out(out);
   return rc;

@@ -16,18 +16,13 @@
 #include "commands.hpp"
 #include "format.hpp"
 #include "line_reader.hpp"
+#include "progress.hpp"
 #include "terminal.hpp"
 #include "udp_sender.hpp"
 
 namespace client {
 
 namespace {
-
-int64_t mono_us() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
-}
 
 // An excerpt of a note for an error line: terminal-safe, at most ~60 bytes.
 std::string excerpt(std::string_view text) {
@@ -46,7 +41,10 @@ class SendCommand {
  public:
   explicit SendCommand(const Options& o)
       : o_(o),
-        sender_({static_cast<size_t>(o.window), o.timeout_s * 1000, 150, 2000, o.verbose}) {
+        sender_({static_cast<size_t>(o.window), o.timeout_s * 1000, 150, 2000, o.verbose}),
+        // Progress for notes from stdin, when stderr is a terminal (not for TEXT: one note).
+        progress_(o.args.empty() && is_terminal(2), 2, stderr_cols()),
+        stdout_tty_(is_terminal(1)) {
     sender_.on_result = [this](const NoteResult& r) { on_result(r); };
   }
 
@@ -57,6 +55,7 @@ class SendCommand {
       return kExitUnreachable;
     }
     start_us_ = mono_us();
+    progress_.start(start_us_);
     if (!o_.args.empty()) {
       send_args();
     } else {
@@ -66,11 +65,58 @@ class SendCommand {
   }
 
  private:
+  static int stderr_cols() {
+    int rows = 0, cols = 0;
+    if (is_terminal(2)) terminal_size(2, rows, cols);
+    return cols;
+  }
+
+  // One-line reports: the progress line goes first, it is redrawn later.
+  void say_error(std::string_view message) {
+    progress_.clear();
+    report(message);
+  }
+
+  // Writes what --print-seq collected; over a progress line on the same terminal, that line
+  // goes first.
+  void flush_stdout() {
+    if (out_.empty()) return;
+    if (stdout_tty_) progress_.clear();
+    flush_out(out_);
+  }
+
+  bool progress_stale() const {
+    const auto& c = sender_.counters();
+    return added_ != drawn_added_ || c.acked != drawn_acked_;
+  }
+
+  // Redraws the progress line when it is due and something changed.
+  void tick() {
+    if (!progress_.enabled()) return;
+    int64_t now = mono_us();
+    if (!progress_.due(now) || !progress_stale()) return;
+    const auto& c = sender_.counters();
+    drawn_added_ = added_;
+    drawn_acked_ = c.acked;
+    progress_.show(send_progress_text(added_, c.acked, static_cast<double>(now - start_us_) / 1e6),
+                   now);
+  }
+
+  // How long poll() may wait: the sender's next timer, or less when a progress redraw is due.
+  int wait_ms() const {
+    int t = sender_.next_timer_ms();
+    if (progress_.enabled() && progress_stale()) {
+      int p = static_cast<int>((progress_.until_due(mono_us()) + 999) / 1000);
+      if (t < 0 || p < t) t = p;
+    }
+    return t;
+  }
+
   void on_result(const NoteResult& r) {
     if (r.refused) {
       any_refused_ = true;
       std::string where = o_.args.empty() ? "line " + std::to_string(r.tag) : "note";
-      report(where + " refused by " + sender_.peer() + ": " + std::string(r.reason) + ": " +
+      say_error(where + " refused by " + sender_.peer() + ": " + std::string(r.reason) + ": " +
              excerpt(r.text));
       return;
     }
@@ -94,7 +140,7 @@ class SendCommand {
     if (c.ok()) return true;
     any_refused_ = true;
     std::string where = lineno ? "line " + std::to_string(lineno) : std::string("note");
-    report(where + " refused: " + note_error_reason(c, UdpSender::kMaxNote) + " (not sent): " +
+    say_error(where + " refused: " + note_error_reason(c, UdpSender::kMaxNote) + " (not sent): " +
            excerpt(note));
     return false;
   }
@@ -138,7 +184,7 @@ class SendCommand {
       }
       if (sender_.failure() != UdpSender::Failure::none) break;
       if (in.error()) {
-        report(std::string("cannot read standard input: ") + std::strerror(in.error()));
+        say_error(std::string("cannot read standard input: ") + std::strerror(in.error()));
         read_failed_ = true;
         break;
       }
@@ -154,13 +200,15 @@ class SendCommand {
       if (ready == 0) {
         // Nothing to read right now: send what is formed, show what is settled, then wait.
         sender_.flush();
-        flush_out(out_);
-        ready = ::poll(p, n, sender_.next_timer_ms());
+        flush_stdout();
+        tick();
+        ready = ::poll(p, n, wait_ms());
       }
       if (ready < 0 && errno != EINTR) break;
       if (ready > 0 && p[0].revents) sender_.on_readable();
       sender_.on_timers();
-      flush_out(out_);
+      flush_stdout();
+      tick();
       if (want_input && ready > 0 && p[1].revents) in.fill();
     }
     // What was read and checked but never added counts as not sent.
@@ -168,6 +216,7 @@ class SendCommand {
   }
 
   int finish() {
+    progress_.clear();  // erased at the end: the summary (-v) or the failure stands alone
     flush_out(out_);
     const auto& c = sender_.counters();
     uint64_t settled = c.acked + c.refused;
@@ -209,6 +258,9 @@ class SendCommand {
 
   const Options& o_;
   UdpSender sender_;
+  ProgressLine progress_;
+  bool stdout_tty_;
+  uint64_t drawn_added_ = 0, drawn_acked_ = 0;  // what the progress line shows
   std::string out_;
   uint64_t added_ = 0, unsent_ = 0;
   bool any_refused_ = false, read_failed_ = false;

@@ -9,6 +9,7 @@
 
 #include "color.hpp"
 #include "format.hpp"
+#include "progress.hpp"
 
 namespace client {
 
@@ -55,6 +56,7 @@ void report(std::string_view message) {
   std::string line;
   append_colored(line, g_report_color, kSgrRed, text);  // escaped first, colour around
   line += '\n';
+  clear_progress_line();  // a report never lands on the end of a progress line
   write_all(2, line);
 }
 
