@@ -1,0 +1,436 @@
+// client_tty_test.cpp — bin/dailynet on a terminal (issue 7), through a pseudo-terminal:
+// colour in the interactive session on a tty and never with NO_COLOR, into a pipe, or for
+// tsv/json; progress on a terminal stderr for a large send (200,000 lines) and for history
+// into a file, never when stderr is not a terminal; QUIT's BYE read before closing; and
+// --host [::1] (skipped without IPv6). Loopback only; every wait is bounded; every process
+// started here is killed by its PID.
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "harness.hpp"
+
+using namespace harness;
+
+namespace {
+
+std::string client() { return bin_path("dailynet"); }
+
+std::vector<std::string> with_port(std::vector<std::string> args, uint16_t port) {
+  args.insert(args.begin(), client());
+  args.push_back("--port");
+  args.push_back(std::to_string(port));
+  return args;
+}
+
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+bool has_escape(const std::string& s) { return contains(s, "\x1b"); }
+
+// A client on a pseudo-terminal (the pattern of client_test.cpp's). env: "NAME=VALUE" to set,
+// "-NAME" to unset (NO_COLOR is unset unless set here, whatever the test runner has).
+// stdin_fd / stdout_path / stderr_path put stdin, stdout or stderr elsewhere than the tty.
+struct Redirect {
+  int stdin_fd = -1;
+  std::string stdout_path, stderr_path;
+};
+
+class PtyChild {
+ public:
+  PtyChild(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+           Redirect redirect = {}) {
+    winsize ws{};
+    ws.ws_row = 40;
+    ws.ws_col = 120;
+    pid_ = ::forkpty(&master_, nullptr, nullptr, &ws);
+    if (pid_ == 0) {
+      ::unsetenv("NO_COLOR");
+      for (const std::string& e : env) {
+        if (!e.empty() && e[0] == '-') ::unsetenv(e.c_str() + 1);
+        else ::putenv(const_cast<char*>(e.c_str()));
+      }
+      if (redirect.stdin_fd >= 0) ::dup2(redirect.stdin_fd, 0);
+      if (!redirect.stdout_path.empty()) {
+        int fd = ::open(redirect.stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd < 0) ::_exit(126);
+        ::dup2(fd, 1);
+      }
+      if (!redirect.stderr_path.empty()) {
+        int fd = ::open(redirect.stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd < 0) ::_exit(126);
+        ::dup2(fd, 2);
+      }
+      std::vector<char*> av;
+      for (auto& a : argv) av.push_back(const_cast<char*>(a.c_str()));
+      av.push_back(nullptr);
+      ::execv(av[0], av.data());
+      ::_exit(127);
+    }
+  }
+  ~PtyChild() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      int st;
+      ::waitpid(pid_, &st, 0);
+    }
+    if (master_ >= 0) ::close(master_);
+  }
+  PtyChild(const PtyChild&) = delete;
+  PtyChild& operator=(const PtyChild&) = delete;
+
+  bool started() const { return pid_ > 0 && master_ >= 0; }
+  void type(const std::string& s) {
+    REQUIRE(::write(master_, s.data(), s.size()) == static_cast<ssize_t>(s.size()));
+  }
+  // Reads until text appears after what the last expect() matched.
+  bool expect(const std::string& text, int timeout_ms = 10000) {
+    int64_t deadline = now_ms() + timeout_ms;
+    while (out.find(text, mark_) == std::string::npos) {
+      int64_t left = deadline - now_ms();
+      if (left <= 0) return false;
+      pollfd p{master_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 100))) <= 0) continue;
+      char buf[65536];
+      ssize_t n = ::read(master_, buf, sizeof buf);
+      if (n <= 0) return out.find(text, mark_) != std::string::npos;  // EIO: the child is gone
+      out.append(buf, static_cast<size_t>(n));
+    }
+    mark_ = out.find(text, mark_) + text.size();
+    return true;
+  }
+  // Waits for the exit, reading the terminal meanwhile; -1 on timeout.
+  int wait(int timeout_ms = 10000) {
+    int64_t deadline = now_ms() + timeout_ms;
+    while (now_ms() < deadline) {
+      pollfd p{master_, POLLIN, 0};
+      if (::poll(&p, 1, 20) > 0) {
+        char buf[65536];
+        ssize_t n = ::read(master_, buf, sizeof buf);
+        if (n > 0) out.append(buf, static_cast<size_t>(n));
+      }
+      int st;
+      if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+        pid_ = -1;
+        // What is still in the terminal's buffer.
+        while (::poll(&p, 1, 0) > 0) {
+          char buf[65536];
+          ssize_t n = ::read(master_, buf, sizeof buf);
+          if (n <= 0) break;
+          out.append(buf, static_cast<size_t>(n));
+        }
+        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      }
+    }
+    return -1;
+  }
+  std::string out;
+
+ private:
+  pid_t pid_ = -1;
+  int master_ = -1;
+  size_t mark_ = 0;
+};
+
+// True when a socket can be bound to [addr]:0 (IPv6).
+bool can_bind6(const char* addr) {
+  int fd = ::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  bool ok = ::inet_pton(AF_INET6, addr, &a.sin6_addr) == 1 &&
+            ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+
+std::string many_lines(int n, const std::string& prefix) {
+  std::string s;
+  s.reserve(static_cast<size_t>(n) * (prefix.size() + 8));
+  for (int i = 0; i < n; ++i) s += prefix + std::to_string(i) + "\n";
+  return s;
+}
+
+// A one-connection fake server on 127.0.0.1 (a thread): reads the command, answers with
+// `lines`, then waits for release() before "END n"; then reads QUIT and answers BYE, and
+// records whether the client kept the connection open until the BYE was read.
+class FakeHistoryServer {
+ public:
+  explicit FakeHistoryServer(std::string lines, size_t count)
+      : lines_(std::move(lines)), count_(count) {
+    lfd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(lfd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(lfd_, 4) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(lfd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    REQUIRE(::pipe2(release_, O_CLOEXEC) == 0);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~FakeHistoryServer() {
+    release();
+    if (thread_.joinable()) thread_.join();
+    ::close(lfd_);
+    ::close(release_[0]);
+  }
+  uint16_t port() const { return port_; }
+  void release() {
+    if (release_[1] >= 0) {
+      ::close(release_[1]);
+      release_[1] = -1;
+    }
+  }
+  std::atomic<bool> got_quit{false}, eof_after_bye{false};
+
+ private:
+  bool wait_readable(int fd, int timeout_ms) {
+    pollfd p{fd, POLLIN, 0};
+    return ::poll(&p, 1, timeout_ms) == 1;
+  }
+  std::string read_line(int c, int timeout_ms) {
+    std::string l;
+    int64_t deadline = now_ms() + timeout_ms;
+    char ch;
+    while (now_ms() < deadline) {
+      if (!wait_readable(c, 100)) continue;
+      if (::read(c, &ch, 1) != 1) break;
+      if (ch == '\n') return l;
+      l += ch;
+    }
+    return l;
+  }
+  void write_all(int c, const std::string& s) {
+    size_t done = 0;
+    while (done < s.size()) {
+      ssize_t n = ::send(c, s.data() + done, s.size() - done, MSG_NOSIGNAL);
+      if (n <= 0) return;
+      done += static_cast<size_t>(n);
+    }
+  }
+  void serve() {
+    if (!wait_readable(lfd_, 20000)) return;
+    int c = ::accept4(lfd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (c < 0) return;
+    read_line(c, 5000);  // HISTORY
+    write_all(c, lines_);
+    wait_readable(release_[0], 30000);  // until the test saw what it wanted (or closed)
+    write_all(c, "END " + std::to_string(count_) + "\n");
+    if (read_line(c, 5000) == "QUIT") {
+      got_quit = true;
+      write_all(c, "BYE\n");
+      // A client that read the BYE closes cleanly: EOF, not a reset.
+      char buf[64];
+      if (wait_readable(c, 5000)) eof_after_bye = ::recv(c, buf, sizeof buf, 0) == 0;
+    }
+    ::close(c);
+  }
+
+  std::string lines_;
+  size_t count_;
+  int lfd_ = -1;
+  int release_[2] = {-1, -1};
+  uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace
+
+// ---- colour ---------------------------------------------------------------------------------
+
+TEST_CASE("client tty: the interactive session is coloured on a terminal, refusals in red") {
+  ServerProcess s({"--max-note", "20"});
+  REQUIRE(s.started());
+  REQUIRE(run(with_port({"send"}, s.udp_port()), "first note\nsecond note\n").code == 0);
+  PtyChild t(with_port({"--no-pager"}, s.tcp_port()), {"TZ=UTC", "PAGER=cat", "TERM=xterm"});
+  REQUIRE(t.started());
+  CHECK(t.expect("2 notes \u2014 type a note, or h for help"));
+  // seq in its colour, sender in another, time and the closing line dim
+  CHECK(contains(t.out, "\x1b[33m1\x1b[0m"));
+  CHECK(contains(t.out, "\x1b[36m127.0.0.1:"));
+  CHECK(contains(t.out, "\x1b[2m2 notes \u2014 type a note, or h for help\x1b[0m"));
+  t.type("a note far too long for this server\n");
+  CHECK(t.expect("\x1b[31mdailynet: note refused by 127.0.0.1:" + std::to_string(s.udp_port())));
+  t.type("short one\n");
+  CHECK(t.expect("#3"));
+  t.type("q\n");
+  CHECK(t.wait() == 1);  // a note was refused
+}
+
+TEST_CASE("client tty: NO_COLOR=1 turns colour off, even on a terminal") {
+  ServerProcess s({"--max-note", "20"});
+  REQUIRE(s.started());
+  REQUIRE(run(with_port({"send"}, s.udp_port()), "first note\n").code == 0);
+  PtyChild t(with_port({"--no-pager"}, s.tcp_port()), {"TZ=UTC", "PAGER=cat", "NO_COLOR=1"});
+  REQUIRE(t.started());
+  CHECK(t.expect("1 note \u2014 type a note, or h for help"));
+  t.type("a note far too long for this server\n");
+  CHECK(t.expect("note refused by"));
+  t.type("r\n");
+  CHECK(t.expect("(no new notes)"));
+  t.type("q\n");
+  CHECK(t.wait() == 1);
+  CHECK(contains(t.out, "first note"));
+  CHECK_MESSAGE(!has_escape(t.out), t.out);
+}
+
+TEST_CASE("client tty: no colour into a pipe, nor for --format tsv or json") {
+  ServerProcess s;
+  REQUIRE(s.started());
+  REQUIRE(run(with_port({"send"}, s.udp_port()), "first note\nsecond note\n").code == 0);
+  // Into a pipe: history in every format, clients, stats; nothing on stderr either.
+  for (const char* format : {"text", "tsv", "json"}) {
+    auto h = run(with_port({"history", "--format", format}, s.tcp_port()), "", 20000,
+                 {"TERM=xterm"});
+    CHECK(h.code == 0);
+    CHECK(contains(h.out, "second note"));
+    CHECK_FALSE(has_escape(h.out));
+    CHECK(h.err.empty());
+  }
+  for (const char* cmd : {"clients", "stats"}) {
+    auto r = run(with_port({cmd}, s.tcp_port()));
+    CHECK(r.code == 0);
+    CHECK_FALSE(r.out.empty());
+    CHECK_FALSE(has_escape(r.out));
+  }
+  // Interactive on a terminal, but in tsv or json: plain.
+  for (const char* format : {"tsv", "json"}) {
+    PtyChild t(with_port({"--no-pager", "--format", format}, s.tcp_port()),
+               {"TZ=UTC", "PAGER=cat", "TERM=xterm"});
+    REQUIRE(t.started());
+    CHECK(t.expect("notes \u2014 type a note, or h for help"));
+    t.type("/who\n");
+    CHECK(t.expect("127.0.0.1:"));
+    t.type("q\n");
+    CHECK(t.wait() == 0);
+    CHECK(contains(t.out, "second note"));
+    CHECK_MESSAGE(!has_escape(t.out), t.out);
+  }
+}
+
+// ---- progress -------------------------------------------------------------------------------
+
+TEST_CASE("client tty: send of 200,000 lines shows progress on a terminal stderr, then erases it") {
+  ServerProcess s({"--fsync", "never"});
+  REQUIRE(s.started());
+  const int n = 200000;
+  const std::string input = many_lines(n, "progress note ");
+  // stdin is a pipe that stays open until the progress line has shown every note: the test
+  // does not depend on how fast the send is.
+  int in[2];
+  REQUIRE(::pipe2(in, O_CLOEXEC) == 0);
+  PtyChild t(with_port({"send"}, s.udp_port()), {"TERM=xterm"}, {in[0], "", ""});
+  REQUIRE(t.started());
+  ::close(in[0]);
+  std::thread writer([&] {
+    size_t done = 0;
+    while (done < input.size()) {
+      ssize_t w = ::write(in[1], input.data() + done, input.size() - done);
+      if (w <= 0) break;
+      done += static_cast<size_t>(w);
+    }
+  });
+  bool seen = t.expect("200,000 notes sent, 200,000 acknowledged", 60000);
+  writer.join();
+  ::close(in[1]);
+  CHECK_MESSAGE(seen, t.out.substr(t.out.size() > 400 ? t.out.size() - 400 : 0));
+  CHECK(t.wait(30000) == 0);
+  CHECK(contains(t.out, "\r"));
+  // Erased at the end: after the last progress text only the erase sequence.
+  size_t last = t.out.rfind("acknowledged");
+  REQUIRE(last != std::string::npos);
+  CHECK(contains(t.out.substr(last), "\r\x1b[K"));
+  CHECK(t.out.substr(t.out.rfind("\r\x1b[K")) == "\r\x1b[K");
+  CHECK(harness::stat_value(s.tcp_port(), "udp_notes_accepted") == n);
+}
+
+TEST_CASE("client tty: no progress when stderr is not a terminal") {
+  ServerProcess s({"--fsync", "never"});
+  REQUIRE(s.started());
+  const std::string input = many_lines(200000, "quiet note ");
+  // stderr into a pipe (harness::run): silent.
+  auto r = run(with_port({"send"}, s.udp_port()), input, 60000, {"TERM=xterm"});
+  CHECK(r.code == 0);
+  CHECK(r.err.empty());
+  CHECK(r.out.empty());
+  // stdout on a terminal, stderr into a file: silent too; history likewise.
+  TempDir dir;
+  const std::string err = dir.path() + "/err", out = dir.path() + "/out";
+  PtyChild t(with_port({"history"}, s.tcp_port()), {"TERM=xterm"}, {-1, out, err});
+  REQUIRE(t.started());
+  CHECK(t.wait(30000) == 0);
+  CHECK(read_file(err).empty());
+  CHECK(split_lines(read_file(out)).size() == 200000);
+  // history onto the terminal itself: the notes, no progress line.
+  PtyChild h(with_port({"history", "--last", "3"}, s.tcp_port()), {"TERM=xterm"});
+  REQUIRE(h.started());
+  CHECK(h.wait(30000) == 0);
+  CHECK(contains(h.out, "quiet note 199999"));
+  CHECK_FALSE(contains(h.out, "received"));
+}
+
+TEST_CASE("client tty: history into a file shows notes and bytes received on a terminal stderr") {
+  std::string lines;
+  const size_t n = 5000;
+  for (size_t i = 1; i <= n; ++i)
+    lines += std::to_string(i) + "\t2026-11-24T08:15:30.123Z\t127.0.0.1:5\tnote " +
+             std::to_string(i) + "\n";
+  FakeHistoryServer server(lines, n);
+  TempDir dir;
+  const std::string out = dir.path() + "/history.tsv";
+  PtyChild t({client(), "history", "--format", "tsv", "--tcp-port", std::to_string(server.port())},
+             {"TERM=xterm"}, {-1, out, ""});
+  REQUIRE(t.started());
+  // The server holds back END until the progress line shows every note received.
+  bool seen = t.expect("5,000 notes, ", 20000) && t.expect(" received");
+  CHECK_MESSAGE(seen, t.out);
+  server.release();
+  CHECK(t.wait(20000) == 0);
+  CHECK(read_file(out) == lines);
+  // Erased at the end; nothing else on the terminal.
+  CHECK(t.out.substr(t.out.rfind("\r\x1b[K")) == "\r\x1b[K");
+  CHECK_FALSE(contains(t.out, "dailynet:"));
+  // QUIT's BYE was read before the connection closed (no reset for the server's BYE).
+  CHECK(server.got_quit);
+  CHECK(server.eof_after_bye);
+}
+
+// ---- --host [::1] ----------------------------------------------------------------------------
+
+TEST_CASE("client tty: --host '[::1]' (brackets around an IPv6 literal) works") {
+  if (!can_bind6("::1")) {
+    MESSAGE("skipped: no IPv6 loopback (::1) on this machine");
+    return;
+  }
+  ServerProcess s({"--host", "::1"});
+  REQUIRE(s.started());
+  auto send = run({client(), "--host", "[::1]", "--port", std::to_string(s.udp_port()),
+                   "--timeout", "5", "send", "over v6 in brackets"});
+  CHECK_MESSAGE(send.code == 0, send.err);
+  auto h = run({client(), "history", "--host", "[::1]", "--port", std::to_string(s.tcp_port()),
+                "--format", "tsv", "--timeout", "5"});
+  CHECK_MESSAGE(h.code == 0, h.err);
+  CHECK(contains(h.out, "\tover v6 in brackets"));
+  auto env = run({client(), "clients", "--port", std::to_string(s.tcp_port()), "--timeout", "5"},
+                 "", 20000, {"DAILYNET_HOST=[::1]"});
+  CHECK_MESSAGE(env.code == 0, env.err);
+  CHECK(contains(env.out, "[::1]:"));
+}
