@@ -199,7 +199,7 @@ class FakeHistoryServer {
       release_[1] = -1;
     }
   }
-  std::atomic<bool> got_quit{false}, eof_after_bye{false};
+  std::atomic<bool> got_quit{false}, open_until_bye{false}, eof_after_bye{false};
 
  private:
   bool wait_readable(int fd, int timeout_ms) {
@@ -236,6 +236,11 @@ class FakeHistoryServer {
     write_all(c, "END " + std::to_string(count_) + "\n");
     if (read_line(c, 5000) == "QUIT") {
       got_quit = true;
+      // A client that waits for the BYE has not closed yet: no end of stream within 200 ms
+      // (one that closes right after QUIT does so at once, and its socket would answer the
+      // BYE with a reset).
+      pollfd p{c, POLLRDHUP, 0};
+      open_until_bye = ::poll(&p, 1, 200) == 0;
       write_all(c, "BYE\n");
       // A client that read the BYE closes cleanly: EOF, not a reset.
       char buf[64];
@@ -410,6 +415,7 @@ TEST_CASE("client tty: history into a file shows notes and bytes received on a t
   CHECK_FALSE(contains(t.out, "dailynet:"));
   // QUIT's BYE was read before the connection closed (no reset for the server's BYE).
   CHECK(server.got_quit);
+  CHECK(server.open_until_bye);
   CHECK(server.eof_after_bye);
 }
 
