@@ -23,7 +23,7 @@ Builds its own tools first (make bench-tools); needs bin/dailynetd (run `make`).
 
 Rows: the reference receiver (scripts/bench/refrecv), dailynetd --fsync never / everysec /
 always at full speed from one sender, dailynetd (--fsync everysec) at fixed 50k/100k/200k
-notes/s, rsyslog (imudp -> omfile, private config, foreground) default and tuned at full
+notes/s (the reference too at 100k/200k), rsyslog (imudp -> omfile, private config, foreground) default and tuned at full
 speed and 50k/100k, `dailynet send` of N lines (when the client supports it), HISTORY of the
 N-note store vs raw sendfile() of the same file, HISTORY FROM, start-up time and RSS,
 intake at 100k/s during 8 back-to-back downloads, and 1,000 TCP connections (950 idle,
@@ -106,6 +106,7 @@ cpu_us() {  # utime+stime of a process (all its threads), in µs
   s="${s##*) }"
   awk -v t="$CLK_TCK" '{printf "%.0f", ($12+$13)*1e6/t}' <<<"$s"
 }
+psi10() { sed -n 's/^some avg10=\([0-9.]*\).*/\1/p' /proc/pressure/cpu 2>/dev/null | grep . || echo 0; }  # CPU pressure, %
 rss_kib() { awk '/^VmRSS:/{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 forget_pid() { local keep=() p; for p in "${PIDS[@]}"; do [ "$p" != "$1" ] && keep+=("$p"); done; PIDS=("${keep[@]}"); }
 
@@ -267,6 +268,7 @@ udp_row() {
   put "$rowid" cpu "$(awk -v a="$c0" -v b="$c1" -v n="$stored" 'BEGIN{printf "%.3f", n ? (b-a)/n : 0}')"
   put "$rowid" achieved "$(field achieved "$out")"
   [ -n "$ack" ] && put "$rowid" p99 "$(field p99_us "$out")"
+  put "$rowid" psi "$(psi10)"
   log "$rowid: stored $stored of $N, $rate_s notes/s, elapsed $elapsed s, loadgen: $out"
 }
 
@@ -354,9 +356,9 @@ store_block() {
   # Target 5: intake at 100k/s while 8 clients download the whole history back to back
   # (readers that discard in the kernel, then readers that copy); target 6: 1,000
   # connections (950 idle, 50 downloading) during intake at 100k/s.
+  load_test t6 50 950 --discard
   load_test t5 8 0 --discard
   load_test t5copy 8 0
-  load_test t6 50 950 --discard
   stop_proc "$pid"
 }
 
@@ -375,6 +377,7 @@ load_test() {
   sleep 0.2   # the downloads are under way
   # Established connections on the server's side of the TCP port.
   local open; open=$(awk -v p="$(printf '%04X' "$port")" '$2 ~ (":" p "$") && $4 == "01" {n++} END {print n+0}' /proc/net/tcp)
+  put "$rowid" rss_conns_kib "$(rss_kib "$pid")"   # every connection up, before the intake
   rss_kib "$pid" >"$TMP/$rowid.rss"; sample_rss "$pid" "$TMP/$rowid.rss"
   out=$(timeout -k 5 300 "$LOADGEN" --to "$to" -n "$T_INTAKE" --rate 100000 --sockets 4 --ack \
         --watch "$dir/notes.log" --quiet-ms 1500 --timeout 120 --tag "$rowid.$REP" 2>>"$TMP/loadgen.err")
@@ -390,6 +393,7 @@ load_test() {
   put "$rowid" conns "$open"
   put "$rowid" downloads "$(field downloads "$dl")"
   put "$rowid" dl_mbps "$(field MBps "$dl")"
+  put "$rowid" psi "$(psi10)"
   log "$rowid: $out | $dl | server-side connections $open, peak RSS $(cat "$TMP/$rowid.rss") KiB"
 }
 
@@ -402,11 +406,18 @@ row dn_everysec udp "dailynetd --fsync everysec" "full" ref
 row dn_always udp "dailynetd --fsync always" "full" ref
 row rs_default udp "rsyslog default (imudp, omfile)" "full" ref
 row rs_tuned udp "rsyslog tuned (rcvbuf 64m, batch 128)" "full" ref
+# The ratio column compares with the reference receiver at the same offered rate where it
+# runs (full speed, 100k/s, 200k/s); the 50k/s rows have none.
 for r in 50000 100000 200000; do
-  row "dn_$r" udp "dailynetd --fsync everysec" "$(k $r)" ref
+  base=-
+  if [ "$r" != 50000 ]; then
+    base="ref_$r"
+    row "ref_$r" udp "reference receiver" "$(k $r)" "$base"
+  fi
+  row "dn_$r" udp "dailynetd --fsync everysec" "$(k $r)" "$base"
   if [ "$r" != 200000 ]; then
-    row "rs_default_$r" udp "rsyslog default" "$(k $r)" ref
-    row "rs_tuned_$r" udp "rsyslog tuned" "$(k $r)" ref
+    row "rs_default_$r" udp "rsyslog default" "$(k $r)" "$base"
+    row "rs_tuned_$r" udp "rsyslog tuned" "$(k $r)" "$base"
   fi
 done
 row send_never send "dailynet send, --fsync never" "full" ref
@@ -419,9 +430,9 @@ row from_one_reuse dl "same, 20 commands on one connection" "1 conn" sendfile
 row mem_history mem "memory per HISTORY download" "8 conns" -
 row mem_from mem "memory per HISTORY FROM download" "8 conns" -
 row startup startup "start-up on the N-note store" "-" -
+row t6 load "intake with 1,000 TCP conns (50 downloading)" "100k/s" -
 row t5 load "intake during 8 HISTORYs back to back" "100k/s" -
 row t5copy load "same, readers copying (CPU shared)" "100k/s" -
-row t6 load "intake with 1,000 TCP conns (50 downloading)" "100k/s" -
 
 # ---------------------------------------------------------------------------------------
 machine_load() { echo "load average $(cut -d' ' -f1-3 /proc/loadavg)$( [ -r /proc/pressure/cpu ] && echo "; CPU pressure $(head -1 /proc/pressure/cpu | cut -d' ' -f2-4)")"; }
@@ -452,6 +463,7 @@ for ((REP = 1; REP <= REPS; REP++)); do
   udp_row rs_default rsyslog-default 0 -
   udp_row rs_tuned rsyslog-tuned 0 -
   for r in 50000 100000 200000; do
+    [ "$r" != 50000 ] && udp_row "ref_$r" ref "$r" -
     udp_row "dn_$r" dn "$r" everysec
     if [ "$r" != 200000 ]; then
       udp_row "rs_default_$r" rsyslog-default "$r" -
@@ -520,6 +532,7 @@ END {
         if (cnt[r SUBSEP "cpuratio"]) cr = sprintf("%.2f", median(r SUBSEP "cpuratio"));
         note = "loss% " runs(r SUBSEP "loss", "%.2f") "; rate " runs(r SUBSEP "rate", "%.0f");
         if (cnt[r SUBSEP "p99"]) note = note "; ack p99 " thou(median(r SUBSEP "p99")) " µs";
+        if (cnt[r SUBSEP "psi"]) note = note "; CPU pressure " runs(r SUBSEP "psi", "%.0f") "%";
         if (offered[i] != "full" && cnt[r SUBSEP "achieved"]) note = note "; sent at " thou(median(r SUBSEP "achieved")) "/s";
         if (k == "send") note = note "; exactly once & in order: " runs(r SUBSEP "exact", "%d") " (1=yes); exit " runs(r SUBSEP "rc", "%d");
       }
@@ -542,7 +555,7 @@ END {
         loss = sprintf("%.2f", median(r SUBSEP "loss"));
         thr = thou(median(r SUBSEP "rate"));
         note = "loss% " runs(r SUBSEP "loss", "%.2f") "; ack p99 " thou(median(r SUBSEP "p99")) " µs (runs " runs(r SUBSEP "p99", "%d") ")";
-        note = note "; sent at " thou(median(r SUBSEP "achieved")) "/s; downloads " runs(r SUBSEP "downloads", "%d") " at " runs(r SUBSEP "dl_mbps", "%.0f") " MB/s; TCP conns " runs(r SUBSEP "conns", "%d") "; peak VmRSS " sprintf("%.1f", median(r SUBSEP "rss_kib") / 1024) " MiB";
+        note = note "; sent at " thou(median(r SUBSEP "achieved")) "/s; downloads " runs(r SUBSEP "downloads", "%d") " at " runs(r SUBSEP "dl_mbps", "%.0f") " MB/s; TCP conns " runs(r SUBSEP "conns", "%d") "; VmRSS " sprintf("%.1f", median(r SUBSEP "rss_conns_kib") / 1024) " MiB with them open, peak " sprintf("%.1f", median(r SUBSEP "rss_kib") / 1024) " MiB; CPU pressure " runs(r SUBSEP "psi", "%.0f") "%";
       }
     }
     printf "| %-50s | %-8s | %-19s | %-8s | %-16s | %-11s | %-6s | %-6s | %s\n", label[i], offered[i], recv, loss, thr, cpu, ratio, cr, note;
