@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "../common/net.hpp"
+#include "color.hpp"
 #include "commands.hpp"
 #include "format.hpp"
 #include "progress.hpp"
@@ -120,6 +121,7 @@ int query(const Options& o, const std::string& command,
 int run_history(const Options& o) {
   const bool tty = is_terminal(1);
   NotePrinter printer(o.format, tty, 1000);
+  printer.set_color(color_for_fd(1, o.format));
   std::string out;
   // Into a file or a pipe, with a terminal on stderr: notes and bytes received, as they come.
   int rows = 0, cols = 0;
@@ -156,7 +158,7 @@ int run_clients(const Options& o) {
   int rc = query(o, "CLIENTS", [&](std::string_view l) { lines.emplace_back(l); });
   if (rc != kExitOk) return rc;
   std::string out;
-  render_clients(lines, o.format, is_terminal(1), out);
+  render_clients(lines, o.format, is_terminal(1), out, color_for_fd(1, o.format));
   flush_out(out);
   return kExitOk;
 }
@@ -175,6 +177,7 @@ int run_follow(const Options& o) {
   install_interrupt_handler();
   const bool tty = is_terminal(1);
   NotePrinter printer(o.format, tty);
+  printer.set_color(color_for_fd(1, o.format));
   std::string out;
   uint64_t last = o.since.value_or(0);
   bool resume = o.since.has_value();  // SINCE last, once something is printed or asked for

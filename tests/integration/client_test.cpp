@@ -921,8 +921,10 @@ TEST_CASE("client: whatever a server returns, no raw control character reaches t
   }
   ::close(lfd);
   for (const char* format : {"text", "tsv"}) {
+    // NO_COLOR: this test is about the server's bytes; the client's own colour escapes on a
+    // terminal are tested in client_tty_test.cpp.
     PtyChild t({client(), "history", "--tcp-port", std::to_string(port), "--format", format},
-               {"TZ=UTC"});
+               {"TZ=UTC", "NO_COLOR=1"});
     REQUIRE(t.started());
     t.wait(5000);
     CHECK(t.out.find("good note") != std::string::npos);
