@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 
 #include "log.hpp"
@@ -24,6 +25,10 @@ extern "C" void on_stop_signal(int) {
   (void)n;
   errno = saved;
 }
+}  // namespace
+
+namespace {
+constexpr size_t kTurnTcpBudget = 2 << 20;  // bytes all TCP sessions send in one turn
 }  // namespace
 
 int64_t wall_ms() noexcept {
@@ -177,10 +182,16 @@ void Server::turn(int64_t now_ms) {
                            [this](Fd fd, const SockAddr& peer) { on_accept(std::move(fd), peer); });
   commit(now_ms);
   if (loop_.writable(intake_.fd())) intake_.flush_replies();
-  for (size_t i = 0; i < sessions_.size(); ++i) {
-    TcpSession& s = *sessions_[i];
-    if (loop_.writable(s.fd()) || s.following() || s.wants_write(ctx_)) s.on_writable(ctx_, now_ms);
+  // One write budget per turn, shared round-robin: downloads take turns instead of each
+  // adding to the turn's length, so UDP intake is read again within a millisecond or two.
+  size_t budget = kTurnTcpBudget;
+  const size_t n = sessions_.size();
+  for (size_t k = 0; k < n && budget > 0; ++k) {
+    TcpSession& s = *sessions_[(next_writer_ + k) % n];
+    if (loop_.writable(s.fd()) || s.following() || s.wants_write(ctx_))
+      budget -= s.on_writable(ctx_, now_ms, std::min(budget, TcpSession::kTurnWriteBudget));
   }
+  if (n) next_writer_ = (next_writer_ + 1) % n;
   close_finished();
   if (now_ms - last_timer_ms_ >= 200) check_timers(now_ms);
 }

@@ -59,6 +59,7 @@ class Server {
   SessionContext ctx_;
   int self_pipe_[2] = {-1, -1};
   bool udp_more_ = false;
+  size_t next_writer_ = 0;  // round-robin start of the turn's TCP writes
   bool stopping_ = false;
   int64_t start_ms_ = 0;
   int64_t last_sync_ms_ = 0;

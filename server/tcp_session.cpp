@@ -46,15 +46,16 @@ bool TcpSession::wants_write(const SessionContext& ctx) const noexcept {
 void TcpSession::on_readable(SessionContext& ctx, int64_t now_ms) {
   size_t read_this_turn = 0;
   while (wants_read() && read_this_turn < kMaxInput) {
-    char* p = in_.prepare(16 << 10);
-    ssize_t n = ::recv(fd_.get(), p, 16 << 10, MSG_DONTWAIT);
+    // Into a stack buffer, then only the bytes that came: an idle connection that sent
+    // "PING" keeps a few bytes, not a 16 KiB reservation.
+    char buf[16 << 10];
+    ssize_t n = ::recv(fd_.get(), buf, sizeof buf, MSG_DONTWAIT);
     if (n > 0) {
-      in_.commit(static_cast<size_t>(n));
+      in_.append(std::string_view(buf, static_cast<size_t>(n)));
       read_this_turn += static_cast<size_t>(n);
       last_io_ms_ = now_ms;
       continue;
     }
-    in_.commit(0);
     if (n == 0) {
       peer_eof_ = true;
       break;
@@ -230,13 +231,18 @@ void TcpSession::stream_positions(SessionContext& ctx, const std::vector<uint32_
   uint64_t limit = state_ == State::history ? end_ : list.size();
   std::vector<char>& scratch = ctx.scratch;
   while (pos_ < limit && out_.size() < kOutputHighWater) {
+    // Take lines while they fit both the scratch span and the room under the high-water
+    // mark (at least one line), so a downloading connection holds at most ~256 KiB.
+    const uint64_t room = kOutputHighWater - out_.size();
     uint64_t first = st.offset_at(list[pos_]);
     uint64_t span_end = st.end_at(list[pos_]);
+    uint64_t taken = span_end - first;
     uint64_t j = pos_ + 1;
     while (j < limit) {
-      uint64_t e = st.end_at(list[j]);
-      if (e - first > scratch.size()) break;
+      uint64_t b = st.offset_at(list[j]), e = st.end_at(list[j]);
+      if (e - first > scratch.size() || taken + (e - b) > room) break;
       span_end = e;
+      taken += e - b;
       ++j;
     }
     size_t span = static_cast<size_t>(span_end - first);
@@ -287,21 +293,22 @@ bool TcpSession::flush(SessionContext& ctx, size_t& budget, int64_t now_ms) {
   return true;
 }
 
-void TcpSession::on_writable(SessionContext& ctx, int64_t now_ms) {
+size_t TcpSession::on_writable(SessionContext& ctx, int64_t now_ms, size_t budget) {
   // A follower that had caught up starts its stall clock when new notes arrive, not before.
   if (caught_up_) last_progress_ms_ = now_ms;
-  write_some(ctx, now_ms);
+  size_t spent = write_some(ctx, now_ms, budget);
   caught_up_ = state_ == State::follow && out_.empty() && stream_finished(ctx);
+  return spent;
 }
 
-void TcpSession::write_some(SessionContext& ctx, int64_t now_ms) {
-  size_t budget = kTurnWriteBudget;
+size_t TcpSession::write_some(SessionContext& ctx, int64_t now_ms, const size_t total) {
+  size_t budget = total;
   for (int rounds = 0; rounds < 64; ++rounds) {
-    if (!flush(ctx, budget, now_ms)) return;
-    if (!out_.empty() || budget == 0) return;  // socket full, or this turn's share spent
+    if (!flush(ctx, budget, now_ms)) return total - budget;
+    if (!out_.empty() || budget == 0) return total - budget;  // socket full, or share spent
     if (state_ == State::history || state_ == State::follow) {
       if (stream_finished(ctx)) {
-        if (state_ == State::follow) return;
+        if (state_ == State::follow) return total - budget;
         out_.append("END " + std::to_string(lines_) + "\n");
         state_ = State::commands;
         from_.reset();
@@ -311,7 +318,7 @@ void TcpSession::write_some(SessionContext& ctx, int64_t now_ms) {
       size_t before = out_.size();
       size_t sent = stream(ctx, budget, now_ms);
       budget -= std::min(sent, budget);
-      if (sent == 0 && out_.size() == before) return;  // socket full (sendfile said EAGAIN)
+      if (sent == 0 && out_.size() == before) return total - budget;  // socket full
       continue;
     }
     if (state_ == State::commands && in_.view().find('\n') != std::string_view::npos) {
@@ -320,8 +327,9 @@ void TcpSession::write_some(SessionContext& ctx, int64_t now_ms) {
     }
     if (state_ == State::commands && peer_eof_ && in_.view().find('\n') == std::string::npos)
       state_ = State::closing;
-    return;
+    return total - budget;
   }
+  return total - budget;
 }
 
 const char* TcpSession::check_timeouts(const SessionContext& ctx,

@@ -38,7 +38,7 @@ class TcpSession {
  public:
   static constexpr size_t kMaxInput = 64 << 10;          // unread input kept at most
   static constexpr size_t kOutputHighWater = 256 << 10;  // stop producing above this
-  static constexpr size_t kTurnWriteBudget = 1 << 20;    // bytes sent per turn
+  static constexpr size_t kTurnWriteBudget = 1 << 20;    // bytes one session sends per turn
   static constexpr uint64_t kFollowBacklogMax = 16 << 20;
 
   TcpSession(Fd fd, const SockAddr& peer, int64_t now_ms);
@@ -55,8 +55,9 @@ class TcpSession {
 
   // Reads what is there and answers complete command lines.
   void on_readable(SessionContext& ctx, int64_t now_ms);
-  // Sends pending output and streams more from the store.
-  void on_writable(SessionContext& ctx, int64_t now_ms);
+  // Sends pending output and streams more from the store, at most `budget` bytes (the
+  // server shares one budget per turn among its sessions). Returns the bytes sent.
+  size_t on_writable(SessionContext& ctx, int64_t now_ms, size_t budget = kTurnWriteBudget);
   // Idle and stall limits. Returns a reason when the session must go now.
   const char* check_timeouts(const SessionContext& ctx, int64_t now_ms) const noexcept;
   // Server stop: answer nothing more, give pending output a last chance.
@@ -71,7 +72,7 @@ class TcpSession {
   enum class State { commands, history, follow, closing };
 
   void process_lines(SessionContext& ctx, int64_t now_ms);
-  void write_some(SessionContext& ctx, int64_t now_ms);
+  size_t write_some(SessionContext& ctx, int64_t now_ms, size_t budget);
   void execute(const Command& c, SessionContext& ctx);
   void start_stream(const Command& c, SessionContext& ctx, State state);
   // Adds stream output (into out_, or straight to the socket with sendfile) within budget.
