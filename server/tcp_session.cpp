@@ -230,10 +230,11 @@ void TcpSession::stream_positions(SessionContext& ctx, const std::vector<uint32_
   const Store& st = ctx.store;
   uint64_t limit = state_ == State::history ? end_ : list.size();
   std::vector<char>& scratch = ctx.scratch;
-  while (pos_ < limit && out_.size() < kOutputHighWater) {
-    // Take lines while they fit both the scratch span and the room under the high-water
-    // mark (at least one line), so a downloading connection holds at most ~256 KiB.
-    const uint64_t room = kOutputHighWater - out_.size();
+  // Fill to kFromFill at most (at least one line): with the buffer's growth and compaction
+  // that keeps a HISTORY FROM download under 256 KiB of memory.
+  constexpr size_t kFromFill = 96 << 10;
+  while (pos_ < limit && out_.size() < kFromFill) {
+    const uint64_t room = kFromFill - out_.size();
     uint64_t first = st.offset_at(list[pos_]);
     uint64_t span_end = st.end_at(list[pos_]);
     uint64_t taken = span_end - first;
