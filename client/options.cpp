@@ -322,6 +322,21 @@ const char kFormatStats[] =
 
 }  // namespace
 
+namespace {
+
+// One command's page: its head (usage, what it does, its own options), the common options
+// and the exit status.
+std::string command_page(std::string head, std::string_view own) {
+  head += own;
+  head += "\n";
+  head += kCommon;
+  head += "\n";
+  head += kExitStatus;
+  return head;
+}
+
+}  // namespace
+
 std::string help_text(Command c) {
   std::string s;
   switch (c) {
@@ -364,12 +379,8 @@ std::string help_text(Command c) {
           "  --print-seq       print SEQ<TAB>TEXT on stdout for each note once acknowledged\n"
           "                    (SEQ is - when the server acknowledged a retry whose seq it\n"
           "                    no longer remembers)\n"
-          "  --window N        datagrams in flight, 1..64 (default 32)\n"
-          "\n";
-      s += kCommon;
-      s += "\n";
-      s += kExitStatus;
-      return s;
+          "  --window N        datagrams in flight, 1..64 (default 32)\n";
+      return command_page(s, "");
     case Command::history:
       s = "usage: dailynet history [--from ADDR] [--since SEQ] [--last N] [options]\n"
           "\n"
@@ -378,24 +389,14 @@ std::string help_text(Command c) {
           "  --from ADDR       only notes from ADDR: IP (every port of that host) or IP:PORT\n"
           "  --since SEQ       only notes after SEQ\n"
           "  --last N          only the last N of those\n";
-      s += kFormat;
-      s += "\n";
-      s += kCommon;
-      s += "\n";
-      s += kExitStatus;
-      return s;
+      return command_page(s, kFormat);
     case Command::clients:
       s = "usage: dailynet clients [options]\n"
           "\n"
           "Prints the attribution index: one line per client address (IP:PORT) with its\n"
           "number of notes and the times of its first and last, in order of first note.\n"
           "\n";
-      s += kFormatClients;
-      s += "\n";
-      s += kCommon;
-      s += "\n";
-      s += kExitStatus;
-      return s;
+      return command_page(s, kFormatClients);
     case Command::follow:
       s = "usage: dailynet follow [--from ADDR] [--since SEQ] [options]\n"
           "\n"
@@ -405,23 +406,13 @@ std::string help_text(Command c) {
           "\n"
           "  --from ADDR       only notes from ADDR: IP or IP:PORT\n"
           "  --since SEQ       start after SEQ instead of with the whole history\n";
-      s += kFormat;
-      s += "\n";
-      s += kCommon;
-      s += "\n";
-      s += kExitStatus;
-      return s;
+      return command_page(s, kFormat);
     case Command::stats:
       s = "usage: dailynet stats [options]\n"
           "\n"
           "Prints the server's counters.\n"
           "\n";
-      s += kFormatStats;
-      s += "\n";
-      s += kCommon;
-      s += "\n";
-      s += kExitStatus;
-      return s;
+      return command_page(s, kFormatStats);
   }
   return s;
 }

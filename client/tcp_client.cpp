@@ -12,17 +12,12 @@
 #include <cstdio>
 #include <cstring>
 
+#include "../common/clock.hpp"
 #include "../common/net.hpp"
 
 namespace client {
 
 namespace {
-
-int64_t mono_ms() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
 
 constexpr size_t kReadChunk = 256 << 10;
 

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "../common/clock.hpp"
 #include "log.hpp"
 
 namespace {
@@ -30,18 +31,6 @@ extern "C" void on_stop_signal(int) {
 namespace {
 constexpr size_t kTurnTcpBudget = 2 << 20;  // bytes all TCP sessions send in one turn
 }  // namespace
-
-int64_t wall_ms() noexcept {
-  timespec ts;
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t mono_ms() noexcept {
-  timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
 
 Server::Server(Config cfg)
     : cfg_(std::move(cfg)),

@@ -66,7 +66,3 @@ class Server {
   int64_t last_timer_ms_ = 0;
   int64_t last_store_error_log_ms_ = 0;
 };
-
-// Milliseconds: wall clock (note times) and monotonic (timeouts).
-int64_t wall_ms() noexcept;
-int64_t mono_ms() noexcept;

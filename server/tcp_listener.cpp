@@ -11,15 +11,10 @@
 #include <cerrno>
 #include <cstring>
 
+#include "../common/clock.hpp"
 #include "log.hpp"
 
 namespace {
-int64_t mono_ms() noexcept {
-  timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
-
 void refuse_busy(int fd) noexcept {
   static const char kBusy[] = "ERR server busy\n";
   ssize_t n = ::send(fd, kBusy, sizeof kBusy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
