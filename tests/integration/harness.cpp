@@ -1,6 +1,8 @@
 // harness.cpp — see harness.hpp.
 #include "harness.hpp"
 
+#include "../../common/protocol.hpp"
+
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -392,6 +394,32 @@ std::vector<std::string> stored_texts(const ServerProcess& s) {
     if (f.size() >= 4) texts.push_back(f[3]);
   }
   return texts;
+}
+
+std::string marked(uint64_t id, uint64_t floor, uint64_t first,
+                   const std::vector<std::string>& notes) {
+  std::vector<std::string_view> v(notes.begin(), notes.end());
+  std::string out;
+  append_marked(out, id, floor, first, v);
+  return out;
+}
+
+std::vector<std::string> field_of(const std::vector<std::string>& lines, size_t i) {
+  std::vector<std::string> out;
+  for (const std::string& l : lines) {
+    auto f = split_tabs(l);
+    if (f.size() == 4) out.push_back(f[i]);
+  }
+  return out;
+}
+
+std::vector<std::string> texts_of(const std::vector<std::string>& lines) {
+  return field_of(lines, 3);
+}
+
+std::vector<std::string> ask(Tcp& t, const std::string& cmd, int timeout_ms) {
+  if (!t.send(cmd + "\n")) return {};
+  return t.until("END", timeout_ms);
 }
 
 RunResult run(const std::vector<std::string>& argv, const std::string& input, int timeout_ms,

@@ -115,6 +115,16 @@ std::vector<std::string> tcp_command(uint16_t port, const std::string& command,
 // The text of the notes in the store file, in order (field 4 of each line).
 std::vector<std::string> stored_texts(const ServerProcess& s);
 
+// A marked datagram (the official client's format, common/protocol.hpp) of these notes.
+std::string marked(uint64_t id, uint64_t floor, uint64_t first,
+                   const std::vector<std::string>& notes);
+// Field i of each note line (4 tab-separated fields); END and other lines skipped.
+std::vector<std::string> field_of(const std::vector<std::string>& lines, size_t i);
+// The text (field 3) of each note line.
+std::vector<std::string> texts_of(const std::vector<std::string>& lines);
+// Sends one command on t and collects its lines through END.
+std::vector<std::string> ask(Tcp& t, const std::string& cmd, int timeout_ms = 5000);
+
 struct RunResult {
   int code = -1;  // exit code; 128+N if killed by signal N; -1 if timed out (then killed)
   std::string out, err;

@@ -303,14 +303,6 @@ size_t count_of(const std::string& hay, const std::string& needle) {
   return n;
 }
 
-std::string marked(uint64_t id, uint64_t floor, uint64_t first,
-                   const std::vector<std::string>& notes) {
-  std::vector<std::string_view> v(notes.begin(), notes.end());
-  std::string out;
-  append_marked(out, id, floor, first, v);
-  return out;
-}
-
 bool reply_shape_ok(const std::optional<std::string>& r) {
   return r && !r->empty() && r->size() <= 64 && r->back() == '\n' &&
          r->find('\n') == r->size() - 1;

@@ -23,14 +23,6 @@ using namespace harness;
 
 namespace {
 
-std::string marked(uint64_t id, uint64_t floor, uint64_t first,
-                   const std::vector<std::string>& notes) {
-  std::vector<std::string_view> v(notes.begin(), notes.end());
-  std::string out;
-  append_marked(out, id, floor, first, v);
-  return out;
-}
-
 // Sets the soft limit of a running process (prlimit(2)), up to its hard limit, which is left
 // alone so the limit can be raised again without CAP_SYS_RESOURCE.
 template <typename Resource>

@@ -20,21 +20,6 @@ using namespace harness;
 
 namespace {
 
-std::vector<std::string> texts_of(const std::vector<std::string>& lines) {
-  std::vector<std::string> out;
-  for (const std::string& l : lines) {
-    auto f = split_tabs(l);
-    if (f.size() == 4) out.push_back(f[3]);
-  }
-  return out;
-}
-
-// Sends one command on t and collects its lines through END.
-std::vector<std::string> ask(Tcp& t, const std::string& cmd, int timeout_ms = 5000) {
-  if (!t.send(cmd + "\n")) return {};
-  return t.until("END", timeout_ms);
-}
-
 // Seven notes from three senders (two ports of 127.0.0.1, one of 127.0.0.2):
 //   1 a1 (A)  2 b1 (B)  3 c1 (C)  4 a2 (A)  5 c2 (C)  6 a3 (A)  7 b2 (B)
 struct ThreeSenders {

@@ -18,33 +18,6 @@ using namespace harness;
 
 namespace {
 
-std::string marked(uint64_t id, uint64_t floor, uint64_t first,
-                   const std::vector<std::string>& notes) {
-  std::vector<std::string_view> v(notes.begin(), notes.end());
-  std::string out;
-  append_marked(out, id, floor, first, v);
-  return out;
-}
-
-// Field 4 (the text) of each note line; END and other lines skipped.
-std::vector<std::string> texts_of(const std::vector<std::string>& lines) {
-  std::vector<std::string> out;
-  for (const std::string& l : lines) {
-    auto f = split_tabs(l);
-    if (f.size() == 4) out.push_back(f[3]);
-  }
-  return out;
-}
-
-std::vector<std::string> field_of(const std::vector<std::string>& lines, size_t i) {
-  std::vector<std::string> out;
-  for (const std::string& l : lines) {
-    auto f = split_tabs(l);
-    if (f.size() == 4) out.push_back(f[i]);
-  }
-  return out;
-}
-
 bool reply_shape_ok(const std::optional<std::string>& r) {
   return r && !r->empty() && r->size() <= 64 && r->back() == '\n' &&
          r->find('\n') == r->size() - 1;
