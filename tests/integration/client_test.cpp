@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "harness.hpp"
+#include "pty.hpp"
 
 using namespace harness;
 
@@ -261,83 +262,6 @@ class Child {
   std::string dir_, err_path_;
 };
 
-// ---- a client on a pseudo-terminal -------------------------------------------------------------
-
-class PtyChild {
- public:
-  PtyChild(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-           unsigned short rows = 40, unsigned short cols = 120) {
-    winsize ws{};
-    ws.ws_row = rows;
-    ws.ws_col = cols;
-    pid_ = ::forkpty(&master_, nullptr, nullptr, &ws);
-    if (pid_ == 0) {
-      for (const std::string& e : env) ::putenv(const_cast<char*>(e.c_str()));
-      std::vector<char*> av;
-      for (auto& a : argv) av.push_back(const_cast<char*>(a.c_str()));
-      av.push_back(nullptr);
-      ::execv(av[0], av.data());
-      ::_exit(127);
-    }
-  }
-  ~PtyChild() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      int st;
-      ::waitpid(pid_, &st, 0);
-    }
-    if (master_ >= 0) ::close(master_);
-  }
-  bool started() const { return pid_ > 0 && master_ >= 0; }
-  // Ctrl-C makes the line discipline flush pending output, racing with what the program
-  // prints in answer to the SIGINT; NOFLSH keeps that output for the test to read.
-  void keep_output_on_interrupt() {
-    termios t{};
-    REQUIRE(::tcgetattr(master_, &t) == 0);
-    t.c_lflag |= NOFLSH;
-    REQUIRE(::tcsetattr(master_, TCSANOW, &t) == 0);
-  }
-  void type(const std::string& s) { REQUIRE(::write(master_, s.data(), s.size()) == static_cast<ssize_t>(s.size())); }
-  // Reads until text appears after position `from` of everything read so far.
-  bool expect(const std::string& text, int timeout_ms = 5000) {
-    int64_t deadline = now_ms() + timeout_ms;
-    while (out.find(text, mark_) == std::string::npos) {
-      int64_t left = deadline - now_ms();
-      if (left <= 0) return false;
-      pollfd p{master_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 100))) <= 0) continue;
-      char buf[65536];
-      ssize_t n = ::read(master_, buf, sizeof buf);
-      if (n <= 0) return out.find(text, mark_) != std::string::npos;  // EIO: the child is gone
-      out.append(buf, static_cast<size_t>(n));
-    }
-    mark_ = out.find(text, mark_) + text.size();
-    return true;
-  }
-  int wait(int timeout_ms) {
-    int64_t deadline = now_ms() + timeout_ms;
-    while (now_ms() < deadline) {
-      pollfd p{master_, POLLIN, 0};
-      if (::poll(&p, 1, 20) > 0) {
-        char buf[4096];
-        ssize_t n = ::read(master_, buf, sizeof buf);
-        if (n > 0) out.append(buf, static_cast<size_t>(n));
-      }
-      int st;
-      if (::waitpid(pid_, &st, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-      }
-    }
-    return -1;
-  }
-  std::string out;
-
- private:
-  pid_t pid_ = -1;
-  int master_ = -1;
-  size_t mark_ = 0;
-};
 
 // ---- a lossy UDP relay: drops, duplicates and reorders, seeded -------------------------------
 
