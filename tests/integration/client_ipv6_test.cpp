@@ -20,8 +20,6 @@ using namespace harness;
 
 namespace {
 
-std::string client() { return bin_path("dailynet"); }
-
 // dailynet --host HOST --port PORT --timeout 5 ARGS...
 RunResult dailynet(const std::string& host, uint16_t port, std::vector<std::string> args,
                    const std::vector<std::string>& env = {}) {

@@ -35,15 +35,6 @@ using namespace harness;
 
 namespace {
 
-std::string client() { return bin_path("dailynet"); }
-
-std::vector<std::string> with_port(std::vector<std::string> args, uint16_t port) {
-  args.insert(args.begin(), client());
-  args.push_back("--port");
-  args.push_back(std::to_string(port));
-  return args;
-}
-
 // Lines of a HISTORY reply without its END line.
 std::vector<std::string> history_lines(uint16_t port, const std::string& cmd = "HISTORY") {
   auto lines = tcp_command(port, cmd);
@@ -261,7 +252,6 @@ class Child {
   int in_ = -1, out_ = -1;
   std::string dir_, err_path_;
 };
-
 
 // ---- a lossy UDP relay: drops, duplicates and reorders, seeded -------------------------------
 

@@ -30,21 +30,11 @@ using namespace harness;
 
 namespace {
 
-std::string client() { return bin_path("dailynet"); }
-
-std::vector<std::string> with_port(std::vector<std::string> args, uint16_t port) {
-  args.insert(args.begin(), client());
-  args.push_back("--port");
-  args.push_back(std::to_string(port));
-  return args;
-}
-
 bool contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;
 }
 
 bool has_escape(const std::string& s) { return contains(s, "\x1b"); }
-
 
 // True when a socket can be bound to [addr]:0 (IPv6).
 bool can_bind6(const char* addr) {

@@ -422,6 +422,29 @@ std::vector<std::string> ask(Tcp& t, const std::string& cmd, int timeout_ms) {
   return t.until("END", timeout_ms);
 }
 
+int64_t cpu_ticks(pid_t pid) {
+  std::string s = read_file("/proc/" + std::to_string(pid) + "/stat");
+  size_t close = s.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream in(s.substr(close + 2));
+  std::string field;
+  int64_t utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && in >> field; ++i) {
+    if (i == 14) utime = std::atoll(field.c_str());
+    if (i == 15) stime = std::atoll(field.c_str());
+  }
+  return utime + stime;
+}
+
+std::string client() { return bin_path("dailynet"); }
+
+std::vector<std::string> with_port(std::vector<std::string> args, uint16_t port) {
+  args.insert(args.begin(), client());
+  args.push_back("--port");
+  args.push_back(std::to_string(port));
+  return args;
+}
+
 RunResult run(const std::vector<std::string>& argv, const std::string& input, int timeout_ms,
               const std::vector<std::string>& env) {
   RunResult r;

@@ -125,6 +125,12 @@ std::vector<std::string> texts_of(const std::vector<std::string>& lines);
 // Sends one command on t and collects its lines through END.
 std::vector<std::string> ask(Tcp& t, const std::string& cmd, int timeout_ms = 5000);
 
+// utime + stime of a process, in clock ticks (/proc/PID/stat); -1 if unreadable.
+int64_t cpu_ticks(pid_t pid);
+// bin/dailynet, and a dailynet command line ending in --port PORT.
+std::string client();
+std::vector<std::string> with_port(std::vector<std::string> args, uint16_t port);
+
 struct RunResult {
   int code = -1;  // exit code; 128+N if killed by signal N; -1 if timed out (then killed)
   std::string out, err;

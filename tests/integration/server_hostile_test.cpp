@@ -281,22 +281,6 @@ std::optional<std::string> line_of(int fd, Seen& s, int timeout_ms) {
 
 // ---- other helpers --------------------------------------------------------------------------
 
-// utime + stime of a process, in clock ticks.
-int64_t cpu_ticks_of(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  size_t close = s.rfind(')');
-  if (close == std::string::npos) return -1;
-  std::istringstream in(s.substr(close + 2));
-  std::string field;
-  int64_t utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && in >> field; ++i) {
-    if (i == 14) utime = std::atoll(field.c_str());
-    if (i == 15) stime = std::atoll(field.c_str());
-  }
-  return utime + stime;
-}
-
 size_t count_of(const std::string& hay, const std::string& needle) {
   size_t n = 0;
   for (size_t p = hay.find(needle); p != std::string::npos; p = hay.find(needle, p + 1)) ++n;
@@ -471,7 +455,7 @@ TEST_CASE("hostile: out of descriptors (RLIMIT_NOFILE 64): 200 connections at on
   REQUIRE(s.started());
   const size_t kConns = 200;
   const int64_t tick = ::sysconf(_SC_CLK_TCK);
-  int64_t c0 = cpu_ticks_of(s.pid());
+  int64_t c0 = cpu_ticks(s.pid());
   int64_t t0 = now_ms();
   std::vector<Fd> conns;
   for (size_t i = 0; i < kConns; ++i) conns.push_back(start_connect(s.tcp_port()));
@@ -481,7 +465,7 @@ TEST_CASE("hostile: out of descriptors (RLIMIT_NOFILE 64): 200 connections at on
   // The measuring window: 2 s, watching what the clients receive meanwhile.
   std::vector<Seen> seen(kConns);
   while (now_ms() - t0 < 2000) poll_seen(conns, seen, 50);
-  int64_t used = cpu_ticks_of(s.pid()) - c0;
+  int64_t used = cpu_ticks(s.pid()) - c0;
   int64_t wall = now_ms() - t0;
   double pct = 100.0 * static_cast<double>(used) / static_cast<double>(tick) /
                (static_cast<double>(wall) / 1000.0);

@@ -49,22 +49,6 @@ bool store_intact(const std::string& path, size_t* count = nullptr) {
   return nl;
 }
 
-// utime + stime of a process, in clock ticks.
-int64_t cpu_ticks(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  size_t close = s.rfind(')');
-  if (close == std::string::npos) return -1;
-  std::istringstream in(s.substr(close + 2));
-  std::string field;
-  int64_t utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && in >> field; ++i) {
-    if (i == 14) utime = std::atoll(field.c_str());
-    if (i == 15) stime = std::atoll(field.c_str());
-  }
-  return utime + stime;
-}
-
 // A tmpfs mounted for the test, unmounted (lazily) on destruction.
 class TmpfsMount {
  public:
