@@ -433,8 +433,7 @@ void UdpSender::deliver_front() {
           r.refused = true;
           r.reason = s.ack_reason.empty() ? std::string_view("refused") : s.ack_reason;
         } else if (s.ack_seq != 0) {
-          uint64_t below = j == 0 ? 0 : s.ack_mask & ((uint64_t{1} << j) - 1);
-          r.seq = s.ack_seq + j - static_cast<uint64_t>(__builtin_popcountll(below));
+          r.seq = seq_in_run(s.ack_seq, s.ack_mask, static_cast<unsigned>(j));
         }
       }
       // else: settled by the server before this datagram's retry came; its seq is unknown.

@@ -3,6 +3,7 @@
 // No I/O here; everything is unit-tested in tests/unit/protocol_test.cpp.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -134,4 +135,16 @@ struct MarkedReply {
   std::string reason;
 };
 std::string format_marked_reply(const MarkedReply& r);
+
+// The seq arithmetic of a run (an "OK" reply, the exactly-once table): of messages
+// first..first+63, those with their bit set in refused_mask were refused and the others stored
+// in order from first_seq. stored_below(mask, i) counts the stored ones among the first i
+// (i 0..64); message first+i, if stored, got seq_in_run(first_seq, mask, i).
+constexpr uint64_t stored_below(uint64_t refused_mask, unsigned i) noexcept {
+  uint64_t below = i >= 64 ? ~uint64_t{0} : (uint64_t{1} << i) - 1;
+  return static_cast<uint64_t>(std::popcount(~refused_mask & below));
+}
+constexpr uint64_t seq_in_run(uint64_t first_seq, uint64_t refused_mask, unsigned i) noexcept {
+  return first_seq + stored_below(refused_mask, i);
+}
 std::optional<MarkedReply> parse_marked_reply(std::string_view s);

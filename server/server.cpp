@@ -35,7 +35,7 @@ constexpr size_t kTurnTcpBudget = 2 << 20;  // bytes all TCP sessions send in on
 Server::Server(Config cfg)
     : cfg_(std::move(cfg)),
       rate_(cfg_.rate, cfg_.rate_burst),
-      intake_(cfg_, stats_, dedupe_, rate_),
+      intake_(cfg_, stats_, once_, rate_),
       scratch_(128 << 10),
       ctx_{cfg_, store_, index_, stats_, [this](std::string& o) { write_stats(o); }, scratch_} {}
 
@@ -128,7 +128,7 @@ void Server::build_index() {
     auto ms = parse_time_ms(line.substr(t1 + 1, t2 - t1 - 1));
     index_.add(static_cast<uint32_t>(p), line.substr(t2 + 1, t3 - t2 - 1), ms ? *ms : 0);
     if (uint64_t id = store_.recovered_client_id(p))
-      dedupe_.restore(id, store_.recovered_msg(p), store_.seq_at(p));
+      once_.restore(id, store_.recovered_msg(p), store_.seq_at(p));
   }
   store_.release_recovery();
 }
@@ -321,6 +321,6 @@ void Server::write_stats(std::string& out) const {
   line("tcp_commands", stats_.tcp_commands);
   line("tcp_history_bytes_sent", stats_.tcp_history_bytes);
   line("clients", index_.clients().size());
-  line("exactly_once_clients", dedupe_.size());
+  line("exactly_once_clients", once_.size());
   line("uptime_seconds", static_cast<uint64_t>((mono_ms() - start_ms_) / 1000));
 }

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "config.hpp"
-#include "dedupe.hpp"
+#include "exactly_once.hpp"
 #include "event_loop.hpp"
 #include "index.hpp"
 #include "rate_limit.hpp"
@@ -49,7 +49,7 @@ class Server {
   Stats stats_;
   Store store_;
   Index index_;
-  Dedupe dedupe_;
+  ExactlyOnce once_;
   RateLimiter rate_;
   UdpIntake intake_;
   TcpListener listener_;

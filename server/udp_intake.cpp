@@ -1,10 +1,5 @@
-// udp_intake.cpp — see udp_intake.hpp. The marked-datagram rules (exactly once, in order):
-//  * a client's notes are taken strictly in message order: a datagram whose first message
-//    is beyond the next expected one is answered "WAIT <next>" and dropped (Go-Back-N);
-//  * its floor says every message below it is settled on the client's side (acknowledged or
-//    refused), so the server may move `next` up to it (e.g. after it forgot the client);
-//  * messages below `next` are retries: answered from the table with their original seqs,
-//    never stored again; the table is rebuilt from the store after a restart.
+// udp_intake.cpp — see udp_intake.hpp. The marked-datagram rules (exactly once, in order)
+// are ExactlyOnce's (exactly_once.hpp); this file applies its decisions and sends the replies.
 #include "udp_intake.hpp"
 
 #include <sys/socket.h>
@@ -14,8 +9,8 @@
 #include <cstdio>
 #include <cstring>
 
-UdpIntake::UdpIntake(const Config& cfg, Stats& stats, Dedupe& dedupe, RateLimiter& rate)
-    : cfg_(cfg), stats_(stats), dedupe_(dedupe), rate_(rate) {}
+UdpIntake::UdpIntake(const Config& cfg, Stats& stats, ExactlyOnce& once, RateLimiter& rate)
+    : cfg_(cfg), stats_(stats), once_(once), rate_(rate) {}
 
 bool UdpIntake::open(const SockAddr& bind_to, std::string& error) {
   std::string where = bind_to.to_string();
@@ -128,7 +123,7 @@ void UdpIntake::on_datagram(uint32_t slot, size_t len, bool truncated, int64_t n
     reply(slot, "ERR rate limited\n");
     return;
   }
-  waiting_.push_back({Waiting::Kind::plain, slot, static_cast<uint32_t>(notes_.size()), 1, 0, 0, 0, 0, {}});
+  waiting_.push_back({Waiting::Kind::plain, slot, static_cast<uint32_t>(notes_.size()), 1, 0, {}});
   notes_.push_back({now_ms, std::string_view(&addr_text_[slot * 64], addr_len_[slot]), note, 0, 0});
 }
 
@@ -140,21 +135,18 @@ void UdpIntake::on_marked(uint32_t slot, std::string_view data, int64_t now_ms) 
     return;
   }
   const uint64_t k = m->notes.size();
-  // An unknown client starts at its floor, not at this datagram's first message: if an
-  // earlier datagram of it was lost, this one must wait for it.
-  Dedupe::Client& c = dedupe_.get(m->client_id, m->floor);
-  if (c.pending_next < m->floor) c.pending_next = m->floor;
-  if (m->first > c.pending_next) {
+  ExactlyOnce::Admission a = once_.admit(m->client_id, m->floor, m->first, k);
+  if (a.kind == ExactlyOnce::Admission::Kind::wait) {
     ++stats_.udp_out_of_order;
-    reply(slot, format_marked_reply({MarkedReply::Kind::wait, c.pending_next, 0, 0, 0, {}}));
+    reply(slot, format_marked_reply({MarkedReply::Kind::wait, a.from, 0, 0, 0, {}}));
     return;
   }
-  if (m->first + k <= c.pending_next) {
+  if (a.kind == ExactlyOnce::Admission::Kind::duplicate) {
     stats_.udp_duplicates += k;
-    waiting_.push_back({Waiting::Kind::duplicate, slot, 0, 0, m->client_id, m->first, k, 0, {}});
+    waiting_.push_back({Waiting::Kind::duplicate, slot, 0, 0, m->client_id, {m->first, k}});
     return;
   }
-  const uint64_t start = c.pending_next;  // messages below it in this datagram are retries
+  const uint64_t start = a.from;  // messages below it in this datagram are retries
   const uint64_t count = m->first + k - start;
   if (rate_.enabled() && !rate_.take(peers_[slot], static_cast<double>(count), now_ms)) {
     ++stats_.udp_refused_rate;
@@ -163,22 +155,22 @@ void UdpIntake::on_marked(uint32_t slot, std::string_view data, int64_t now_ms) 
     return;
   }
   Waiting w{Waiting::Kind::marked, slot, static_cast<uint32_t>(notes_.size()), 0,
-            m->client_id, start, count, 0, {}};
+            m->client_id, {start, count}};
   std::string_view addr(&addr_text_[slot * 64], addr_len_[slot]);
   for (uint64_t i = start - m->first; i < k; ++i) {
     std::string_view note = m->notes[i];
     NoteCheck chk = validate_note(note, cfg_.max_note);
     if (!chk.ok()) {
       count_refusal(chk.error);
-      w.refused_mask |= uint64_t{1} << (m->first + i - start);
-      if (w.refusal.ok()) w.refusal = chk;
+      w.outcome.refused_mask |= uint64_t{1} << (m->first + i - start);
+      if (w.outcome.refusal.ok()) w.outcome.refusal = chk;
       continue;
     }
     notes_.push_back({now_ms, addr, note, m->client_id, m->first + i});
     ++w.stored;
   }
-  c.pending_next = m->first + k;
-  waiting_.push_back(std::move(w));
+  once_.take(m->client_id, m->first + k);
+  waiting_.push_back(w);
 }
 
 void UdpIntake::reply(uint32_t slot, std::string_view text) {
@@ -194,14 +186,22 @@ void UdpIntake::reply(uint32_t slot, std::string_view text) {
   replies_.push_back(r);
 }
 
+void UdpIntake::reply_marked(uint32_t slot, const ExactlyOnce::Outcome& o) {
+  std::string reason;
+  if (o.refused_mask)
+    reason = o.refusal.ok() ? "refused" : note_error_reason(o.refusal, cfg_.max_note);
+  reply(slot, format_marked_reply(
+                  {MarkedReply::Kind::ok, o.first, o.count, o.seq, o.refused_mask, reason}));
+}
+
 void UdpIntake::end_turn(bool committed, uint64_t first_seq) {
-  for (const Waiting& w : waiting_) {
+  for (Waiting& w : waiting_) {
     if (!committed) {
       ++stats_.udp_refused_store;
       if (w.kind == Waiting::Kind::plain)
         reply(w.slot, "ERR store unavailable\n");
       else
-        reply(w.slot, format_marked_reply({MarkedReply::Kind::err, w.first_msg, 0, 0, 0,
+        reply(w.slot, format_marked_reply({MarkedReply::Kind::err, w.outcome.first, 0, 0, 0,
                                            std::string(kReasonStoreUnavailable)}));
       continue;
     }
@@ -214,57 +214,18 @@ void UdpIntake::end_turn(bool committed, uint64_t first_seq) {
         ++stats_.udp_notes_accepted;
         break;
       }
-      case Waiting::Kind::marked: {
-        uint64_t seq = w.stored ? first_seq + w.first_note : 0;
-        Dedupe::Client& c = dedupe_.get(w.client_id, w.first_msg);
-        dedupe_.settle(c, {w.first_msg, seq, w.refused_mask, static_cast<uint32_t>(w.count),
-                           static_cast<uint8_t>(w.refusal.error),
-                           static_cast<uint32_t>(w.refusal.at)});
+      case Waiting::Kind::marked:
+        w.outcome.seq = w.stored ? first_seq + w.first_note : 0;
+        once_.settle(w.client_id, w.outcome);
         stats_.udp_notes_accepted += w.stored;
-        reply(w.slot, format_marked_reply(
-                          {MarkedReply::Kind::ok, w.first_msg, w.count, seq, w.refused_mask,
-                           w.refused_mask ? note_error_reason(w.refusal, cfg_.max_note) : ""}));
+        reply_marked(w.slot, w.outcome);
         break;
-      }
-      case Waiting::Kind::duplicate: {
-        Dedupe::Client& c = dedupe_.get(w.client_id, w.first_msg);
-        MarkedReply r{MarkedReply::Kind::ok, w.first_msg, w.count, 0, 0, {}};
-        // A message the table no longer knows, before one it knows, was not stored with
-        // this datagram (its notes are stored together): it counts as refused, so the
-        // client's arithmetic (seq + position among the stored) stays right.
-        uint64_t unknown = 0;
-        for (uint64_t i = 0; i < w.count; ++i) {
-          uint64_t s = Dedupe::lookup(c, w.first_msg + i);
-          if (s == UINT64_MAX) {
-            unknown |= uint64_t{1} << i;
-            continue;
-          }
-          if (s == 0) {
-            r.refused_mask |= uint64_t{1} << i;
-            continue;
-          }
-          if (r.seq == 0) {
-            r.refused_mask |= unknown;
-            uint64_t below = i == 0 ? 0 : (~r.refused_mask & ((uint64_t{1} << i) - 1));
-            r.seq = s - static_cast<uint64_t>(__builtin_popcountll(below));
-          }
-        }
-        if (r.refused_mask) {
-          // The original reason when the table still has it (same datagram, same process).
-          int first_refused = __builtin_ctzll(r.refused_mask);
-          const Dedupe::Run* run = Dedupe::find_run(c, w.first_msg + first_refused);
-          if (run && run->refusal != 0 && run->first_msg == w.first_msg)
-            r.reason = note_error_reason(
-                {static_cast<NoteError>(run->refusal), run->refusal_at}, cfg_.max_note);
-          else
-            r.reason = "refused";
-        }
-        reply(w.slot, format_marked_reply(r));
+      case Waiting::Kind::duplicate:
+        reply_marked(w.slot, once_.recall(w.client_id, w.outcome.first, w.outcome.count));
         break;
-      }
     }
   }
-  dedupe_.end_turn(committed);
+  once_.end_turn(committed);
   waiting_.clear();
   notes_.clear();
   used_ = 0;

@@ -1,7 +1,7 @@
 // udp_intake.hpp — UdpIntake: the UDP socket. Reads a turn's datagrams in batches
 // (recvmmsg), validates them in place, queues accepted notes for the turn's commit, and after
 // the commit sends every reply in one sendmmsg. Owns the socket and the receive slots; keeps
-// no per-peer objects beyond the exactly-once table (Dedupe) and rate buckets it is given.
+// no per-peer objects; the exactly-once rules (ExactlyOnce) and rate buckets are given to it.
 #pragma once
 
 #include <cstdint>
@@ -12,7 +12,7 @@
 #include "../common/net.hpp"
 #include "../common/protocol.hpp"
 #include "config.hpp"
-#include "dedupe.hpp"
+#include "exactly_once.hpp"
 #include "rate_limit.hpp"
 #include "stats.hpp"
 #include "store.hpp"
@@ -23,7 +23,7 @@ class UdpIntake {
   static constexpr size_t kMarkedMax = 8192;    // largest marked datagram the client sends
   static constexpr size_t kMaxQueuedReplies = 65536;
 
-  UdpIntake(const Config& cfg, Stats& stats, Dedupe& dedupe, RateLimiter& rate);
+  UdpIntake(const Config& cfg, Stats& stats, ExactlyOnce& once, RateLimiter& rate);
   bool open(const SockAddr& bind_to, std::string& error);
   int fd() const noexcept { return fd_.get(); }
   const SockAddr& local() const noexcept { return local_; }
@@ -47,8 +47,8 @@ class UdpIntake {
     uint32_t slot;
     uint32_t first_note;  // index in notes_
     uint32_t stored;      // notes of it in notes_
-    uint64_t client_id = 0, first_msg = 0, count = 0, refused_mask = 0;
-    NoteCheck refusal;  // the first refused note's error
+    uint64_t client_id = 0;
+    ExactlyOnce::Outcome outcome;  // marked, duplicate: the run (seq set after the commit)
   };
   struct Reply {
     SockAddr to;
@@ -58,12 +58,13 @@ class UdpIntake {
 
   void on_datagram(uint32_t slot, size_t len, bool truncated, int64_t now_ms);
   void on_marked(uint32_t slot, std::string_view data, int64_t now_ms);
+  void reply_marked(uint32_t slot, const ExactlyOnce::Outcome& o);
   void count_refusal(NoteError e) noexcept;
   void reply(uint32_t slot, std::string_view text);
 
   const Config& cfg_;
   Stats& stats_;
-  Dedupe& dedupe_;
+  ExactlyOnce& once_;
   RateLimiter& rate_;
   Fd fd_;
   SockAddr local_;
