@@ -1,4 +1,4 @@
-// config.hpp — Config: every server option, as parsed by main.cpp; plain data.
+// config.hpp — Config: every server option, as parsed by options.cpp; plain data.
 #pragma once
 
 #include <cstdint>
