@@ -275,52 +275,14 @@ void Server::shutdown() {
 }
 
 void Server::write_stats(std::string& out) const {
-  auto line = [&out](const char* name, uint64_t v) {
-    out += name;
-    out += ' ';
-    out += std::to_string(v);
-    out += '\n';
-  };
-  uint64_t refused = stats_.udp_refused_empty + stats_.udp_refused_too_long +
-                     stats_.udp_refused_bad_utf8 + stats_.udp_refused_control +
-                     stats_.udp_refused_display + stats_.udp_refused_truncated +
-                     stats_.udp_refused_malformed + stats_.udp_refused_rate +
-                     stats_.udp_refused_store;
-  line("notes_stored", store_.count());
-  line("last_seq", store_.last_seq());
-  line("store_bytes", store_.bytes());
-  line("store_commits", stats_.store_commits);
-  line("store_syncs", stats_.store_syncs);
-  line("store_append_failures", stats_.store_append_failures);
-  line("udp_datagrams_received", stats_.udp_datagrams);
-  line("udp_datagrams_marked", stats_.udp_marked_datagrams);
-  line("udp_notes_accepted", stats_.udp_notes_accepted);
-  line("udp_refused", refused);
-  line("udp_refused_empty", stats_.udp_refused_empty);
-  line("udp_refused_too_long", stats_.udp_refused_too_long);
-  line("udp_refused_bad_utf8", stats_.udp_refused_bad_utf8);
-  line("udp_refused_control_char", stats_.udp_refused_control);
-  line("udp_refused_display_hazard", stats_.udp_refused_display);
-  line("udp_refused_truncated", stats_.udp_refused_truncated);
-  line("udp_refused_malformed", stats_.udp_refused_malformed);
-  line("udp_refused_rate_limited", stats_.udp_refused_rate);
-  line("udp_refused_store_unavailable", stats_.udp_refused_store);
-  line("udp_duplicates_answered", stats_.udp_duplicates);
-  line("udp_out_of_order", stats_.udp_out_of_order);
-  line("udp_dropped_not_allowed", stats_.udp_dropped_allow);
-  line("udp_replies_dropped", stats_.udp_replies_dropped);
-  line("udp_receive_buffer_bytes", static_cast<uint64_t>(intake_.receive_buffer()));
-  line("tcp_connections_open", sessions_.size());
-  line("tcp_connections_accepted", stats_.tcp_accepted);
-  line("tcp_refused_not_allowed", stats_.tcp_refused_allow);
-  line("tcp_refused_busy", stats_.tcp_refused_busy);
-  line("tcp_accept_errors", stats_.tcp_accept_errors);
-  line("tcp_closed_idle", stats_.tcp_closed_idle);
-  line("tcp_closed_stalled", stats_.tcp_closed_stalled);
-  line("tcp_closed_line_too_long", stats_.tcp_closed_line_too_long);
-  line("tcp_commands", stats_.tcp_commands);
-  line("tcp_history_bytes_sent", stats_.tcp_history_bytes);
-  line("clients", index_.clients().size());
-  line("exactly_once_clients", once_.size());
-  line("uptime_seconds", static_cast<uint64_t>((mono_ms() - start_ms_) / 1000));
+  Stats s = stats_;  // the counters, plus the gauges read now
+  s.notes_stored = store_.count();
+  s.last_seq = store_.last_seq();
+  s.store_bytes = store_.bytes();
+  s.udp_receive_buffer = static_cast<uint64_t>(intake_.receive_buffer());
+  s.tcp_connections_open = sessions_.size();
+  s.clients = index_.clients().size();
+  s.exactly_once_clients = once_.size();
+  s.uptime_seconds = static_cast<uint64_t>((mono_ms() - start_ms_) / 1000);
+  format_stats(s, out);
 }

@@ -80,16 +80,7 @@ bool UdpIntake::read_turn(int64_t now_ms) {
   return true;
 }
 
-void UdpIntake::count_refusal(NoteError e) noexcept {
-  switch (e) {
-    case NoteError::empty: ++stats_.udp_refused_empty; break;
-    case NoteError::too_long: ++stats_.udp_refused_too_long; break;
-    case NoteError::bad_utf8: ++stats_.udp_refused_bad_utf8; break;
-    case NoteError::control_char: ++stats_.udp_refused_control; break;
-    case NoteError::display_hazard: ++stats_.udp_refused_display; break;
-    case NoteError::ok: break;
-  }
-}
+void UdpIntake::count_refusal(NoteError e) noexcept { stats_.refuse(refusal_of(e)); }
 
 void UdpIntake::on_datagram(uint32_t slot, size_t len, bool truncated, int64_t now_ms) {
   SockAddr& peer = peers_[slot];
@@ -101,7 +92,7 @@ void UdpIntake::on_datagram(uint32_t slot, size_t len, bool truncated, int64_t n
   ++stats_.udp_datagrams;
   addr_len_[slot] = static_cast<uint8_t>(peer.format(&addr_text_[slot * 64]));
   if (truncated) {
-    ++stats_.udp_refused_truncated;
+    stats_.refuse(Refusal::truncated);
     reply(slot, "ERR datagram too large\n");
     return;
   }
@@ -119,7 +110,7 @@ void UdpIntake::on_datagram(uint32_t slot, size_t len, bool truncated, int64_t n
     return;
   }
   if (rate_.enabled() && !rate_.take(peer, 1, now_ms)) {
-    ++stats_.udp_refused_rate;
+    stats_.refuse(Refusal::rate_limited);
     reply(slot, "ERR rate limited\n");
     return;
   }
@@ -130,7 +121,7 @@ void UdpIntake::on_datagram(uint32_t slot, size_t len, bool truncated, int64_t n
 void UdpIntake::on_marked(uint32_t slot, std::string_view data, int64_t now_ms) {
   auto m = parse_marked(data);
   if (!m) {
-    ++stats_.udp_refused_malformed;
+    stats_.refuse(Refusal::malformed);
     reply(slot, "ERR malformed marked datagram\n");
     return;
   }
@@ -149,7 +140,7 @@ void UdpIntake::on_marked(uint32_t slot, std::string_view data, int64_t now_ms) 
   const uint64_t start = a.from;  // messages below it in this datagram are retries
   const uint64_t count = m->first + k - start;
   if (rate_.enabled() && !rate_.take(peers_[slot], static_cast<double>(count), now_ms)) {
-    ++stats_.udp_refused_rate;
+    stats_.refuse(Refusal::rate_limited);
     reply(slot, format_marked_reply(
                     {MarkedReply::Kind::err, start, 0, 0, 0, std::string(kReasonRateLimited)}));
     return;
@@ -197,7 +188,7 @@ void UdpIntake::reply_marked(uint32_t slot, const ExactlyOnce::Outcome& o) {
 void UdpIntake::end_turn(bool committed, uint64_t first_seq) {
   for (Waiting& w : waiting_) {
     if (!committed) {
-      ++stats_.udp_refused_store;
+      stats_.refuse(Refusal::store_unavailable);
       if (w.kind == Waiting::Kind::plain)
         reply(w.slot, "ERR store unavailable\n");
       else
