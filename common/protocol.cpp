@@ -239,28 +239,6 @@ std::optional<NoteLine> parse_note_line(std::string_view line) noexcept {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'a' && x <= 'z') x = static_cast<char>(x - 32);
-    if (y >= 'a' && y <= 'z') y = static_cast<char>(y - 32);
-    if (x != y) return false;
-  }
-  return true;
-}
-
-// Echoes a client's word back safely: at most 24 bytes, printable ASCII only.
-std::string quoted(std::string_view w) {
-  std::string out = "'";
-  for (size_t i = 0; i < w.size() && i < 24; ++i) {
-    unsigned char c = static_cast<unsigned char>(w[i]);
-    out += (c >= 0x20 && c < 0x7F) ? static_cast<char>(c) : '?';
-  }
-  if (w.size() > 24) out += "...";
-  return out + "'";
-}
-
 std::vector<std::string_view> split_words(std::string_view line) {
   std::vector<std::string_view> words;
   size_t i = 0;
@@ -280,76 +258,46 @@ ParsedCommand parse_command(std::string_view line) {
   auto w = split_words(line);
   ParsedCommand r;
   if (w.empty()) return r;
+  static constexpr struct {
+    std::string_view name;
+    Command::Kind kind;
+  } kNames[] = {{"HISTORY", Command::Kind::history}, {"FOLLOW", Command::Kind::follow},
+                {"CLIENTS", Command::Kind::clients}, {"STATS", Command::Kind::stats},
+                {"PING", Command::Kind::ping},       {"QUIT", Command::Kind::quit}};
   Command c;
-  std::string_view name = w[0];
-  bool takes_filters = false;
-  if (iequals(name, "HISTORY")) {
-    c.kind = Command::Kind::history;
-    takes_filters = true;
-  } else if (iequals(name, "FOLLOW")) {
-    c.kind = Command::Kind::follow;
-    takes_filters = true;
-  } else if (iequals(name, "CLIENTS")) {
-    c.kind = Command::Kind::clients;
-  } else if (iequals(name, "STATS")) {
-    c.kind = Command::Kind::stats;
-  } else if (iequals(name, "PING")) {
-    c.kind = Command::Kind::ping;
-  } else if (iequals(name, "QUIT")) {
-    c.kind = Command::Kind::quit;
-  } else {
-    r.error = "unknown command " + quoted(name) +
+  std::string_view upper;
+  for (const auto& n : kNames)
+    if (iequals_ascii(w[0], n.name)) {
+      c.kind = n.kind;
+      upper = n.name;
+    }
+  if (upper.empty()) {
+    r.error = "unknown command " + quote_word(w[0]) +
               " (try HISTORY, CLIENTS, FOLLOW, STATS, PING or QUIT)";
     return r;
   }
-  std::string upper(name);
-  for (char& ch : upper)
-    if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 32);
-  if (!takes_filters && w.size() > 1) {
-    r.error = upper + " takes no arguments";
+  if (c.kind == Command::Kind::history || c.kind == Command::Kind::follow) {
+    // The filters are the rest of the line after the command word (MATCH takes it whole).
+    size_t after = static_cast<size_t>(w[0].data() - line.data()) + w[0].size();
+    std::string_view rest = line.substr(after);
+    r.error = parse_filters(rest, upper, c.filters);
+    if (r.error.empty()) r.command = c;
     return r;
   }
-  bool seen_from = false, seen_since = false, seen_last = false;
-  for (size_t i = 1; i < w.size(); i += 2) {
-    std::string_view key = w[i];
-    bool is_from = iequals(key, "FROM"), is_since = iequals(key, "SINCE");
-    bool is_last = c.kind == Command::Kind::history && iequals(key, "LAST");
-    if (!is_from && !is_since && !is_last) {
-      r.error = "unknown option " + quoted(key) + " for " + upper +
-                (c.kind == Command::Kind::history ? " (FROM ADDR, SINCE SEQ, LAST N)"
-                                                  : " (FROM ADDR, SINCE SEQ)");
+  for (size_t i = 1; i < w.size(); ++i) {
+    if (c.kind != Command::Kind::clients) {
+      r.error = std::string(upper) + " takes no arguments";
       return r;
     }
-    bool& seen = is_from ? seen_from : is_since ? seen_since : seen_last;
-    const char* kname = is_from ? "FROM" : is_since ? "SINCE" : "LAST";
-    if (seen) {
-      r.error = std::string(kname) + " given twice";
+    if (!iequals_ascii(w[i], "HOSTS")) {
+      r.error = "unknown option " + quote_word(w[i]) + " for CLIENTS (HOSTS)";
       return r;
     }
-    seen = true;
-    if (i + 1 >= w.size()) {
-      r.error = std::string(kname) + (is_from ? " needs an address (IP or IP:PORT)"
-                                              : " needs a number");
+    if (c.hosts) {
+      r.error = "HOSTS given twice";
       return r;
     }
-    std::string_view val = w[i + 1];
-    if (is_from) {
-      c.from = parse_addr_filter(val);
-      if (!c.from) {
-        r.error = "bad address " + quoted(val) + " for FROM (IP or IP:PORT)";
-        return r;
-      }
-    } else {
-      auto v = parse_u64(val);
-      if (!v) {
-        r.error = std::string(kname) + " needs a number, not " + quoted(val);
-        return r;
-      }
-      if (is_since)
-        c.since = *v;
-      else
-        c.last = *v;
-    }
+    c.hosts = true;
   }
   r.command = c;
   return r;

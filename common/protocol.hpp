@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "filters.hpp"
 #include "net.hpp"
 
 // ---- notes -------------------------------------------------------------------------------
@@ -77,9 +78,8 @@ inline constexpr size_t kMaxCommandLine = 1024;  // bytes, without the terminato
 
 struct Command {
   enum class Kind { history, clients, follow, stats, ping, quit } kind = Kind::ping;
-  std::optional<AddrFilter> from;
-  uint64_t since = 0;             // notes with seq > since
-  std::optional<uint64_t> last;   // HISTORY only
+  Filters filters;     // HISTORY and FOLLOW (filters.hpp)
+  bool hosts = false;  // CLIENTS HOSTS: one line per IP
 };
 
 struct ParsedCommand {

@@ -1,7 +1,8 @@
 // index.hpp — Index: the attribution index, sender address → its notes. Rebuilt from the
 // store at start and updated after every commit; never the truth (the store is).
 // Keeps positions (0-based note numbers in store order) as compact uint32 arrays, one per
-// client address "IP:PORT" and one per host IP, so HISTORY FROM and CLIENTS need no scan.
+// client address "IP:PORT" and one per host IP, so HISTORY FROM and CLIENTS need no scan,
+// and a TimeIndex over every note's TIME, so SINCE/UNTIL TIME need not scan the whole store.
 #pragma once
 
 #include <cstdint>
@@ -11,13 +12,23 @@
 #include <vector>
 
 #include "../common/net.hpp"
+#include "time_index.hpp"
 
 class Index {
  public:
   struct Client {
     std::string addr;  // "IP:PORT" / "[V6]:PORT", as in note lines
     uint64_t notes = 0;
+    int64_t first_ms = 0;  // TIME of its first note (by seq)
+    int64_t last_ms = 0;   // the latest TIME of its notes (>= first_ms, clock steps or not)
+    std::vector<uint32_t> positions;
+  };
+  // One sending host (SPEC.md CLIENTS HOSTS), same times as Client.
+  struct Host {
+    std::string ip;  // as in note lines, without brackets or port
+    uint64_t notes = 0;
     int64_t first_ms = 0, last_ms = 0;
+    uint64_t ports = 0;  // distinct ports seen from this IP (= its client addresses)
     std::vector<uint32_t> positions;
   };
 
@@ -27,7 +38,11 @@ class Index {
   const std::vector<Client>& clients() const noexcept { return clients_; }
   // The positions a FROM filter selects, in store order; nullptr when it matches nothing.
   const std::vector<uint32_t>* positions(const AddrFilter& f) const;
+  // Hosts (IPs) in order of their first note.
+  const std::vector<Host>& hosts() const noexcept { return hosts_; }
   size_t host_count() const noexcept { return hosts_.size(); }
+  // Every note's TIME, by position.
+  const TimeIndex& times() const noexcept { return times_; }
 
  private:
   struct Hash {
@@ -41,7 +56,8 @@ class Index {
   std::vector<Client> clients_;
   Map by_addr_;                                 // "IP:PORT" → clients_ index
   Map by_ip_;                                   // "IP" → hosts_ index
-  std::vector<std::vector<uint32_t>> hosts_;    // positions per host IP
+  std::vector<Host> hosts_;
+  TimeIndex times_;
   // The last address seen, so a burst from one client skips the hash lookups.
   uint32_t last_client_ = UINT32_MAX, last_host_ = UINT32_MAX;
 };

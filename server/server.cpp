@@ -178,7 +178,7 @@ void Server::turn(int64_t now_ms) {
   for (size_t k = 0; k < n && budget > 0; ++k) {
     TcpSession& s = *sessions_[(next_writer_ + k) % n];
     if (loop_.writable(s.fd()) || s.following() || s.wants_write(ctx_))
-      budget -= s.on_writable(ctx_, now_ms, std::min(budget, TcpSession::kTurnWriteBudget));
+      budget -= s.pump_output(ctx_, now_ms, std::min(budget, TcpSession::kTurnWriteBudget));
   }
   if (n) next_writer_ = (next_writer_ + 1) % n;
   close_finished();
@@ -267,7 +267,7 @@ void Server::shutdown() {
     if (sessions_.empty() && !intake_.replies_pending()) break;
     update_interest();
     loop_.wait(50);
-    for (auto& s : sessions_) s->on_writable(ctx_, mono_ms());
+    for (auto& s : sessions_) s->pump_output(ctx_, mono_ms());
   }
   std::string error;
   if (!store_.sync(error)) log_line(error);

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "log.hpp"
+
 namespace {
 
 bool is_quit(std::string_view line) noexcept {
@@ -127,89 +129,86 @@ void TcpSession::execute(const Command& c, SessionContext& ctx) {
       ctx.write_stats(out);
       out += "END\n";
       break;
-    case Command::Kind::clients: {
-      char t1[kTimeLen], t2[kTimeLen];
-      for (const Index::Client& cl : ctx.index.clients()) {
-        format_time_ms(cl.first_ms, t1);
-        format_time_ms(cl.last_ms, t2);
-        out += cl.addr;
-        out += '\t';
-        append_u64(out, cl.notes);
-        out += '\t';
-        out.append(t1, kTimeLen);
-        out += '\t';
-        out.append(t2, kTimeLen);
-        out += '\n';
-      }
-      out += "END ";
-      append_u64(out, ctx.index.clients().size());
-      out += '\n';
+    case Command::Kind::clients:
+      write_clients(c, ctx.index, out);
       break;
-    }
     case Command::Kind::history:
-      start_stream(c, ctx, State::history);
+    case Command::Kind::follow: {
+      const bool follow = c.kind == Command::Kind::follow;
+      cursor_.emplace(c.filters,
+                      follow ? HistoryCursor::Mode::follow : HistoryCursor::Mode::snapshot,
+                      ctx.store, ctx.index);
+      state_ = follow ? State::follow : State::history;
       break;
-    case Command::Kind::follow:
-      start_stream(c, ctx, State::follow);
-      break;
-  }
-}
-
-void TcpSession::start_stream(const Command& c, SessionContext& ctx, State state) {
-  const Store& st = ctx.store;
-  from_ = c.from;
-  if (!from_) {
-    pos_ = st.position_after(c.since);
-    end_ = st.count();
-  } else {
-    const std::vector<uint32_t>* list = ctx.index.positions(*from_);
-    end_ = list ? list->size() : 0;
-    pos_ = 0;
-    if (list) {  // first listed note with seq > since
-      pos_ = static_cast<uint64_t>(
-          std::upper_bound(list->begin(), list->end(), c.since,
-                           [&](uint64_t s, uint32_t p) { return s < st.seq_at(p); }) -
-          list->begin());
     }
   }
-  if (c.last && end_ - pos_ > *c.last) pos_ = end_ - *c.last;
-  lines_ = end_ - pos_;
-  if (!from_) {
-    byte_off_ = pos_ < st.count() ? st.offset_at(pos_) : st.bytes();
-    end_ = st.bytes();  // no FROM: the snapshot ends at this byte
-  }
-  follow_base_ = st.bytes();
-  state_ = state;
 }
 
-uint64_t TcpSession::stream_end_pos(const SessionContext& ctx) const noexcept {
-  if (state_ == State::history) return end_;
-  if (!from_) return ctx.store.bytes();
-  const std::vector<uint32_t>* list = ctx.index.positions(*from_);
-  return list ? list->size() : 0;
+void TcpSession::write_clients(const Command& c, const Index& index, std::string& out) const {
+  // "ADDR\tNOTES\tFIRST\tLAST\n" per client; with HOSTS "IP\tNOTES\tFIRST\tLAST\tPORTS\n".
+  char t[kTimeLen];
+  auto row = [&](const std::string& name, uint64_t notes, int64_t first_ms, int64_t last_ms) {
+    out += name;
+    out += '\t';
+    append_u64(out, notes);
+    out += '\t';
+    format_time_ms(first_ms, t);
+    out.append(t, kTimeLen);
+    out += '\t';
+    format_time_ms(last_ms, t);
+    out.append(t, kTimeLen);
+  };
+  if (c.hosts) {
+    for (const Index::Host& h : index.hosts()) {
+      row(h.ip, h.notes, h.first_ms, h.last_ms);
+      out += '\t';
+      append_u64(out, h.ports);
+      out += '\n';
+    }
+  } else {
+    for (const Index::Client& cl : index.clients()) {
+      row(cl.addr, cl.notes, cl.first_ms, cl.last_ms);
+      out += '\n';
+    }
+  }
+  out += "END ";
+  append_u64(out, c.hosts ? index.hosts().size() : index.clients().size());
+  out += '\n';
 }
 
 bool TcpSession::stream_finished(const SessionContext& ctx) const noexcept {
-  return (from_ ? pos_ : byte_off_) >= stream_end_pos(ctx);
+  return !cursor_ || cursor_->at_end(ctx.store, ctx.index);
 }
 
 size_t TcpSession::stream(SessionContext& ctx, size_t budget, int64_t now_ms) {
-  if (!from_) return stream_range(ctx, budget, now_ms);
-  const std::vector<uint32_t>* list = ctx.index.positions(*from_);
-  if (list) stream_positions(ctx, *list);
-  return 0;
+  if (cursor_->raw()) return stream_raw(ctx, budget, now_ms);
+  // Filtered: the cursor scans the store in chunks and the selected lines go to out_, up to
+  // kStreamFill (at least one line) so a download stays under 256 KiB of memory with the
+  // buffer's growth and compaction.
+  constexpr size_t kStreamFill = 96 << 10;
+  if (out_.size() >= kStreamFill) return 0;
+  std::string& out = out_.tail();
+  size_t read = cursor_->produce(ctx.store, ctx.index, ctx.scratch, budget,
+                                 kStreamFill - out_.size(),
+                                 [&out](std::string_view line) { out.append(line); });
+  if (cursor_->failed()) {
+    log_line("closed " + peer_text_ + ": " + cursor_->error());
+    abort("store read failed");
+  }
+  if (read > 0) last_progress_ms_ = now_ms;  // a scan that finds little still moves on
+  return read;
 }
 
-size_t TcpSession::stream_range(SessionContext& ctx, size_t budget, int64_t now_ms) {
+size_t TcpSession::stream_raw(SessionContext& ctx, size_t budget, int64_t now_ms) {
   // Whole lines straight from the page cache: notes.log is already in the wire format.
-  uint64_t end = stream_end_pos(ctx);
+  const uint64_t end = cursor_->raw_end(ctx.store);
   size_t moved_bytes = 0;
-  while (byte_off_ < end && budget > 0) {
-    off_t off = static_cast<off_t>(byte_off_);
-    size_t want = static_cast<size_t>(std::min<uint64_t>(end - byte_off_, budget));
+  while (cursor_->raw_offset() < end && budget > 0) {
+    off_t off = static_cast<off_t>(cursor_->raw_offset());
+    size_t want = static_cast<size_t>(std::min<uint64_t>(end - cursor_->raw_offset(), budget));
     ssize_t n = ::sendfile(fd_.get(), ctx.store.log_fd(), &off, want);
     if (n > 0) {
-      byte_off_ += static_cast<uint64_t>(n);
+      cursor_->raw_advance(static_cast<uint64_t>(n));
       budget -= static_cast<size_t>(n);
       moved_bytes += static_cast<size_t>(n);
       ctx.stats.tcp_history_bytes += static_cast<uint64_t>(n);
@@ -222,56 +221,6 @@ size_t TcpSession::stream_range(SessionContext& ctx, size_t budget, int64_t now_
     break;
   }
   return moved_bytes;
-}
-
-void TcpSession::stream_positions(SessionContext& ctx, const std::vector<uint32_t>& list) {
-  // Scattered lines: read a span of notes.log into the shared scratch buffer, copy out the
-  // lines this filter selects, repeat while the output stays under its high-water mark.
-  const Store& st = ctx.store;
-  uint64_t limit = state_ == State::history ? end_ : list.size();
-  std::vector<char>& scratch = ctx.scratch;
-  // Fill to kFromFill at most (at least one line): with the buffer's growth and compaction
-  // that keeps a HISTORY FROM download under 256 KiB of memory.
-  constexpr size_t kFromFill = 96 << 10;
-  while (pos_ < limit && out_.size() < kFromFill) {
-    const uint64_t room = kFromFill - out_.size();
-    uint64_t first = st.offset_at(list[pos_]);
-    uint64_t span_end = st.end_at(list[pos_]);
-    uint64_t taken = span_end - first;
-    uint64_t j = pos_ + 1;
-    while (j < limit) {
-      uint64_t b = st.offset_at(list[j]), e = st.end_at(list[j]);
-      if (e - first > scratch.size() || taken + (e - b) > room) break;
-      span_end = e;
-      taken += e - b;
-      ++j;
-    }
-    size_t span = static_cast<size_t>(span_end - first);
-    if (span > scratch.size()) scratch.resize(span);
-    size_t got = 0;
-    while (got < span) {
-      ssize_t n = ::pread(st.log_fd(), scratch.data() + got, span - got,
-                          static_cast<off_t>(first + got));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        abort("store read failed");
-        return;
-      }
-      got += static_cast<size_t>(n);
-    }
-    std::string& out = out_.tail();
-    uint64_t run_b = 0, run_e = 0;  // coalesce lines that sit next to each other
-    for (uint64_t x = pos_; x < j; ++x) {
-      uint64_t b = st.offset_at(list[x]) - first, e = st.end_at(list[x]) - first;
-      if (b != run_e) {
-        out.append(scratch.data() + run_b, run_e - run_b);
-        run_b = b;
-      }
-      run_e = e;
-    }
-    out.append(scratch.data() + run_b, run_e - run_b);
-    pos_ = j;
-  }
 }
 
 bool TcpSession::flush(SessionContext& ctx, size_t& budget, int64_t now_ms) {
@@ -294,7 +243,7 @@ bool TcpSession::flush(SessionContext& ctx, size_t& budget, int64_t now_ms) {
   return true;
 }
 
-size_t TcpSession::on_writable(SessionContext& ctx, int64_t now_ms, size_t budget) {
+size_t TcpSession::pump_output(SessionContext& ctx, int64_t now_ms, size_t budget) {
   // A follower that had caught up starts its stall clock when new notes arrive, not before.
   if (caught_up_) last_progress_ms_ = now_ms;
   size_t spent = write_some(ctx, now_ms, budget);
@@ -310,9 +259,9 @@ size_t TcpSession::write_some(SessionContext& ctx, int64_t now_ms, const size_t 
     if (state_ == State::history || state_ == State::follow) {
       if (stream_finished(ctx)) {
         if (state_ == State::follow) return total - budget;
-        out_.append("END " + std::to_string(lines_) + "\n");
+        out_.append("END " + std::to_string(cursor_->lines()) + "\n");
         state_ = State::commands;
-        from_.reset();
+        cursor_.reset();
         process_lines(ctx, now_ms);  // pipelined commands waited for this
         continue;
       }
@@ -341,20 +290,9 @@ const char* TcpSession::check_timeouts(const SessionContext& ctx,
                  (state_ == State::follow && !stream_finished(ctx));
   if (pending && now_ms - last_progress_ms_ > idle_ms) return "output stalled";
   if (state_ == State::follow) {
-    // The backlog: bytes of notes stored since FOLLOW began that it has not taken yet (for
-    // FROM, the span from its next note to its last one: an upper bound).
-    const Store& st = ctx.store;
-    uint64_t from = 0, to = 0;
-    if (!from_) {
-      from = byte_off_;
-      to = st.bytes();
-    } else if (const std::vector<uint32_t>* list = ctx.index.positions(*from_);
-               list && pos_ < list->size()) {
-      from = st.offset_at((*list)[pos_]);
-      to = st.end_at(list->back());
-    }
-    from = std::max(from, follow_base_);
-    if (to > from && to - from > kFollowBacklogMax) return "follower backlog over 16 MiB";
+    // The backlog: bytes of notes stored since FOLLOW began that it has not taken yet.
+    if (cursor_ && cursor_->backlog_bytes(ctx.store, ctx.index) > kFollowBacklogMax)
+      return "follower backlog over 16 MiB";
   }
   if (!pending && state_ != State::follow && now_ms - last_io_ms_ > idle_ms) return "idle";
   return nullptr;

@@ -1,5 +1,6 @@
 // tcp_session.hpp — TcpSession: one TCP connection. Owns its fd (closed on destruction), its
-// input and output buffers and, while a HISTORY or FOLLOW runs, a cursor into the store.
+// input and output buffers and, while a HISTORY or FOLLOW runs, a HistoryCursor (which owns
+// the position and the filters; the session keeps the framing and the state).
 // Does not touch other sessions and never destroys itself: it marks itself closing and the
 // server removes it at the end of the turn.
 //
@@ -20,6 +21,7 @@
 #include "../common/net.hpp"
 #include "../common/protocol.hpp"
 #include "config.hpp"
+#include "history_cursor.hpp"
 #include "index.hpp"
 #include "stats.hpp"
 #include "store.hpp"
@@ -55,9 +57,12 @@ class TcpSession {
 
   // Reads what is there and answers complete command lines.
   void on_readable(SessionContext& ctx, int64_t now_ms);
-  // Sends pending output and streams more from the store, at most `budget` bytes (the
-  // server shares one budget per turn among its sessions). Returns the bytes sent.
-  size_t on_writable(SessionContext& ctx, int64_t now_ms, size_t budget = kTurnWriteBudget);
+  // Runs once per turn whether or not the socket is writable: sends pending output, streams
+  // more of a HISTORY/FOLLOW (a FOLLOW picks up notes stored this turn), answers commands
+  // that waited for a HISTORY's END. At most `budget` bytes are sent or scanned from the
+  // store (the server shares one budget per turn among its sessions). Returns the bytes
+  // spent.
+  size_t pump_output(SessionContext& ctx, int64_t now_ms, size_t budget = kTurnWriteBudget);
   // Idle and stall limits. Returns a reason when the session must go now.
   const char* check_timeouts(const SessionContext& ctx, int64_t now_ms) const noexcept;
   // Server stop: answer nothing more, give pending output a last chance.
@@ -74,14 +79,12 @@ class TcpSession {
   void process_lines(SessionContext& ctx, int64_t now_ms);
   size_t write_some(SessionContext& ctx, int64_t now_ms, size_t budget);
   void execute(const Command& c, SessionContext& ctx);
-  void start_stream(const Command& c, SessionContext& ctx, State state);
+  void write_clients(const Command& c, const Index& index, std::string& out) const;
   // Adds stream output (into out_, or straight to the socket with sendfile) within budget.
-  // Returns bytes moved to the socket by sendfile.
+  // Returns the bytes spent: sent by sendfile, or read from the store for out_.
   size_t stream(SessionContext& ctx, size_t budget, int64_t now_ms);
-  size_t stream_range(SessionContext& ctx, size_t budget, int64_t now_ms);
-  void stream_positions(SessionContext& ctx, const std::vector<uint32_t>& list);
+  size_t stream_raw(SessionContext& ctx, size_t budget, int64_t now_ms);
   bool stream_finished(const SessionContext& ctx) const noexcept;
-  uint64_t stream_end_pos(const SessionContext& ctx) const noexcept;
   // Writes out_ to the socket; false when the peer is gone.
   bool flush(SessionContext& ctx, size_t& budget, int64_t now_ms);
   void moved(int64_t now_ms) noexcept { last_io_ms_ = last_progress_ms_ = now_ms; }
@@ -94,12 +97,6 @@ class TcpSession {
   bool peer_eof_ = false;
   const char* close_reason_ = nullptr;
   int64_t last_io_ms_, last_progress_ms_;
-  // The running HISTORY or FOLLOW.
-  std::optional<AddrFilter> from_;
-  uint64_t pos_ = 0;        // next store position (no FROM) or list index (FROM)
-  uint64_t end_ = 0;        // HISTORY snapshot end, same units
-  uint64_t byte_off_ = 0;   // no FROM: next byte of notes.log to send
-  uint64_t lines_ = 0;      // HISTORY: lines the END will count
-  uint64_t follow_base_ = 0;  // FOLLOW: store bytes when it started (backlog is past it)
+  std::optional<HistoryCursor> cursor_;  // the running HISTORY or FOLLOW
   bool caught_up_ = false;    // FOLLOW: nothing was pending at the end of the last write
 };

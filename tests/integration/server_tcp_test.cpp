@@ -137,20 +137,33 @@ TEST_CASE("server: unknown commands and bad arguments get ERR; the connection st
       {"PING extra", "ERR PING takes no arguments"},
       {"QUIT now", "ERR QUIT takes no arguments"},
       {"STATS all", "ERR STATS takes no arguments"},
-      {"clients x", "ERR CLIENTS takes no arguments"},
+      {"clients x", "ERR unknown option 'x' for CLIENTS (HOSTS)"},
       {"HISTORY FROM", "ERR FROM needs an address (IP or IP:PORT)"},
       {"HISTORY FROM nonsense", "ERR bad address 'nonsense' for FROM (IP or IP:PORT)"},
       {"HISTORY FROM 127.0.0.1:99999", "ERR bad address '127.0.0.1:99999' for FROM (IP or "
                                        "IP:PORT)"},
-      {"HISTORY SINCE", "ERR SINCE needs a number"},
-      {"HISTORY SINCE x", "ERR SINCE needs a number, not 'x'"},
-      {"HISTORY SINCE -1", "ERR SINCE needs a number, not '-1'"},
+      {"HISTORY SINCE", "ERR SINCE needs a seq or a time (YYYY-MM-DD[THH:MM:SS[.mmm]Z])"},
+      {"HISTORY SINCE x", "ERR SINCE needs a seq or a time (YYYY-MM-DD[THH:MM:SS[.mmm]Z]), "
+                          "not 'x'"},
+      {"HISTORY SINCE -1", "ERR SINCE needs a seq or a time (YYYY-MM-DD[THH:MM:SS[.mmm]Z]), "
+                           "not '-1'"},
+      {"HISTORY SINCE 2026-02-30", "ERR SINCE needs a seq or a time "
+                                   "(YYYY-MM-DD[THH:MM:SS[.mmm]Z]), not '2026-02-30'"},
+      {"HISTORY UNTIL 42", "ERR UNTIL needs a time (YYYY-MM-DD[THH:MM:SS[.mmm]Z]), not '42'"},
+      {"HISTORY UNTIL", "ERR UNTIL needs a time (YYYY-MM-DD[THH:MM:SS[.mmm]Z])"},
+      {"HISTORY MATCH", "ERR MATCH needs a text"},
+      {"HISTORY LAST 2 MATCH ", "ERR MATCH needs a text"},
+      {"HISTORY UNTIL 2026-01-01 until 2026-01-02", "ERR UNTIL given twice"},
+      {"HISTORY SINCE 3 SINCE 2026-01-01", "ERR SINCE given twice"},
+      {"CLIENTS HOSTS HOSTS", "ERR HOSTS given twice"},
       {"HISTORY LAST 1.5", "ERR LAST needs a number, not '1.5'"},
       {"HISTORY LAST 18446744073709551616", "ERR LAST needs a number, not "
                                             "'18446744073709551616'"},
       {"HISTORY SINCE 1 SINCE 2", "ERR SINCE given twice"},
-      {"HISTORY BOGUS 1", "ERR unknown option 'BOGUS' for HISTORY (FROM ADDR, SINCE SEQ, LAST N)"},
-      {"FOLLOW LAST 1", "ERR unknown option 'LAST' for FOLLOW (FROM ADDR, SINCE SEQ)"},
+      {"HISTORY BOGUS 1", "ERR unknown option 'BOGUS' for HISTORY (FROM, SINCE, UNTIL, LAST, "
+                          "MATCH)"},
+      {"FOLLOW GREP 1", "ERR unknown option 'GREP' for FOLLOW (FROM, SINCE, UNTIL, LAST, "
+                        "MATCH)"},
   };
   for (const Case& c : cases) {
     CAPTURE(c.line);

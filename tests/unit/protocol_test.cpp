@@ -536,9 +536,9 @@ TEST_CASE("protocol: parse_command recognises every command in any case") {
     CAPTURE(w);
     Command c = cmd_ok(w);
     CHECK(c.kind == k);
-    CHECK_FALSE(c.from.has_value());
-    CHECK(c.since == 0);
-    CHECK_FALSE(c.last.has_value());
+    CHECK_FALSE(c.filters.from.has_value());
+    CHECK(c.filters.since_seq == 0);
+    CHECK_FALSE(c.filters.last.has_value());
   }
 }
 
@@ -552,52 +552,52 @@ TEST_CASE("protocol: parse_command HISTORY options in any order and case") {
     CAPTURE(l);
     Command c = cmd_ok(l);
     CHECK(c.kind == Command::Kind::history);
-    REQUIRE(c.from.has_value());
-    CHECK(c.from->ip == "1.2.3.4");
-    CHECK(c.from->port == 0);
-    CHECK(c.from->any_port());
-    CHECK(c.since == 5);
-    REQUIRE(c.last.has_value());
-    CHECK(*c.last == 10);
+    REQUIRE(c.filters.from.has_value());
+    CHECK(c.filters.from->ip == "1.2.3.4");
+    CHECK(c.filters.from->port == 0);
+    CHECK(c.filters.from->any_port());
+    CHECK(c.filters.since_seq == 5);
+    REQUIRE(c.filters.last.has_value());
+    CHECK(*c.filters.last == 10);
   }
   Command c = cmd_ok("HISTORY LAST 0");
-  CHECK(c.last == uint64_t{0});
+  CHECK(c.filters.last == uint64_t{0});
   c = cmd_ok("HISTORY SINCE 18446744073709551615");
-  CHECK(c.since == UINT64_MAX);
+  CHECK(c.filters.since_seq == UINT64_MAX);
   c = cmd_ok("HISTORY FROM 1.2.3.4:80");
-  CHECK(c.from->ip == "1.2.3.4");
-  CHECK(c.from->port == 80);
+  CHECK(c.filters.from->ip == "1.2.3.4");
+  CHECK(c.filters.from->port == 80);
   c = cmd_ok("HISTORY FROM [::1]:9527");
-  CHECK(c.from->ip == "::1");
-  CHECK(c.from->port == 9527);
+  CHECK(c.filters.from->ip == "::1");
+  CHECK(c.filters.from->port == 9527);
   c = cmd_ok("HISTORY FROM ::1");
-  CHECK(c.from->ip == "::1");
-  CHECK(c.from->port == 0);
+  CHECK(c.filters.from->ip == "::1");
+  CHECK(c.filters.from->port == 0);
   c = cmd_ok("HISTORY FROM ::ffff:10.0.0.1");
-  CHECK(c.from->ip == "10.0.0.1");
+  CHECK(c.filters.from->ip == "10.0.0.1");
   c = cmd_ok("HISTORY FROM 2001:DB8::1");
-  CHECK(c.from->ip == "2001:db8::1");
+  CHECK(c.filters.from->ip == "2001:db8::1");
 }
 
-TEST_CASE("protocol: parse_command FOLLOW takes FROM and SINCE") {
+TEST_CASE("protocol: parse_command FOLLOW takes the same filters as HISTORY") {
   Command c = cmd_ok("FOLLOW SINCE 3 FROM 10.0.0.2:7");
   CHECK(c.kind == Command::Kind::follow);
-  CHECK(c.since == 3);
-  REQUIRE(c.from.has_value());
-  CHECK(c.from->ip == "10.0.0.2");
-  CHECK(c.from->port == 7);
-  CHECK_FALSE(c.last.has_value());
-  CHECK(cmd_error("follow last 5") ==
-        "unknown option 'last' for FOLLOW (FROM ADDR, SINCE SEQ)");
+  CHECK(c.filters.since_seq == 3);
+  REQUIRE(c.filters.from.has_value());
+  CHECK(c.filters.from->ip == "10.0.0.2");
+  CHECK(c.filters.from->port == 7);
+  CHECK_FALSE(c.filters.last.has_value());
+  c = cmd_ok("follow last 5");  // follow --last N: tail -n N -f
+  CHECK(c.filters.last == uint64_t{5});
 }
 
 TEST_CASE("protocol: parse_command separators, blank lines and a trailing CR") {
   Command c = cmd_ok("HISTORY\tSINCE\t5");
-  CHECK(c.since == 5);
+  CHECK(c.filters.since_seq == 5);
   c = cmd_ok("  \t HISTORY   SINCE \t 5 \t ");
-  CHECK(c.since == 5);
+  CHECK(c.filters.since_seq == 5);
   c = cmd_ok("HISTORY SINCE 5\r");
-  CHECK(c.since == 5);
+  CHECK(c.filters.since_seq == 5);
   CHECK(cmd_ok("PING\r").kind == Command::Kind::ping);
   CHECK(cmd_ok(" ping ").kind == Command::Kind::ping);
   for (std::string_view blank : {""sv, " "sv, "\t"sv, "  \t  "sv, "\r"sv, " \r"sv}) {
@@ -622,7 +622,10 @@ TEST_CASE("protocol: parse_command errors, exactly") {
   // arguments where none are taken
   CHECK(cmd_error("PING x") == "PING takes no arguments");
   CHECK(cmd_error("ping x") == "PING takes no arguments");
-  CHECK(cmd_error("clients all") == "CLIENTS takes no arguments");
+  CHECK(cmd_error("clients all") == "unknown option 'all' for CLIENTS (HOSTS)");
+  CHECK(cmd_error("CLIENTS HOSTS HOSTS") == "HOSTS given twice");
+  CHECK(cmd_ok("clients hosts").hosts);
+  CHECK_FALSE(cmd_ok("CLIENTS").hosts);
   CHECK(cmd_error("STATS now") == "STATS takes no arguments");
   CHECK(cmd_error("Quit now") == "QUIT takes no arguments");
   // duplicates
@@ -632,17 +635,17 @@ TEST_CASE("protocol: parse_command errors, exactly") {
   CHECK(cmd_error("FOLLOW SINCE 1 SINCE 1") == "SINCE given twice");
   // missing values
   CHECK(cmd_error("HISTORY FROM") == "FROM needs an address (IP or IP:PORT)");
-  CHECK(cmd_error("HISTORY SINCE") == "SINCE needs a number");
+  CHECK(cmd_error("HISTORY SINCE") == "SINCE needs a seq or a time (YYYY-MM-DD[THH:MM:SS[.mmm]Z])");
   CHECK(cmd_error("HISTORY LAST") == "LAST needs a number");
   CHECK(cmd_error("HISTORY SINCE 5 LAST") == "LAST needs a number");
   CHECK(cmd_error("FOLLOW FROM") == "FROM needs an address (IP or IP:PORT)");
   // bad numbers
-  CHECK(cmd_error("HISTORY SINCE abc") == "SINCE needs a number, not 'abc'");
+  CHECK(cmd_error("HISTORY SINCE abc") == "SINCE needs a seq or a time (YYYY-MM-DD[THH:MM:SS[.mmm]Z]), not 'abc'");
   CHECK(cmd_error("HISTORY LAST -1") == "LAST needs a number, not '-1'");
   CHECK(cmd_error("HISTORY LAST +1") == "LAST needs a number, not '+1'");
-  CHECK(cmd_error("HISTORY SINCE 5x") == "SINCE needs a number, not '5x'");
+  CHECK(cmd_error("HISTORY SINCE 5x") == "SINCE needs a seq or a time (YYYY-MM-DD[THH:MM:SS[.mmm]Z]), not '5x'");
   CHECK(cmd_error("HISTORY SINCE 18446744073709551616") ==
-        "SINCE needs a number, not '18446744073709551616'");
+        "SINCE needs a seq or a time, not '18446744073709551616'");
   CHECK(cmd_error("HISTORY LAST 1e3") == "LAST needs a number, not '1e3'");
   // bad addresses
   CHECK(cmd_error("HISTORY FROM nothost") == "bad address 'nothost' for FROM (IP or IP:PORT)");
@@ -653,12 +656,12 @@ TEST_CASE("protocol: parse_command errors, exactly") {
   CHECK(cmd_error("HISTORY FROM [::1]:0") == "bad address '[::1]:0' for FROM (IP or IP:PORT)");
   // unknown options
   CHECK(cmd_error("HISTORY BOGUS 1") ==
-        "unknown option 'BOGUS' for HISTORY (FROM ADDR, SINCE SEQ, LAST N)");
+        "unknown option 'BOGUS' for HISTORY (FROM, SINCE, UNTIL, LAST, MATCH)");
   CHECK(cmd_error("history since 1 limit 2") ==
-        "unknown option 'limit' for HISTORY (FROM ADDR, SINCE SEQ, LAST N)");
+        "unknown option 'limit' for HISTORY (FROM, SINCE, UNTIL, LAST, MATCH)");
   CHECK(cmd_error("HISTORY 5") ==
-        "unknown option '5' for HISTORY (FROM ADDR, SINCE SEQ, LAST N)");
-  CHECK(cmd_error("FOLLOW LAST 5") == "unknown option 'LAST' for FOLLOW (FROM ADDR, SINCE SEQ)");
+        "unknown option '5' for HISTORY (FROM, SINCE, UNTIL, LAST, MATCH)");
+  CHECK(cmd_error("FOLLOW LIMIT 5") == "unknown option 'LIMIT' for FOLLOW (FROM, SINCE, UNTIL, LAST, MATCH)");
 }
 
 // ---- marked datagrams --------------------------------------------------------------------
