@@ -2,15 +2,24 @@
 // are ExactlyOnce's (exactly_once.hpp); this file applies its decisions and sends the replies.
 #include "udp_intake.hpp"
 
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
+#include "log.hpp"
+
 UdpIntake::UdpIntake(const Config& cfg, Stats& stats, ExactlyOnce& once, RateLimiter& rate)
-    : cfg_(cfg), stats_(stats), once_(once), rate_(rate) {}
+    : cfg_(cfg), stats_(stats), once_(once), rate_(rate) {
+  const char* g = std::getenv("DAILYNETD_GSO");
+  std::string_view mode = g ? g : "";
+  gso_ = mode == "off" ? Gso::off : mode == "refuse" ? Gso::refuse : Gso::on;
+}
 
 bool UdpIntake::open(const SockAddr& bind_to, std::string& error) {
   std::string where = bind_to.to_string();
@@ -220,37 +229,87 @@ void UdpIntake::end_turn(bool committed, uint64_t first_seq) {
   waiting_.clear();
   notes_.clear();
   used_ = 0;
+  if (gso_ != Gso::off) grouper_.group(replies_, std::max(grouped_, reply_head_));
+  grouped_ = replies_.size();
   flush_replies();
 }
 
-void UdpIntake::flush_replies() {
-  constexpr size_t kBatch = 256;
-  mmsghdr msgs[kBatch];
-  iovec iov[kBatch];
-  while (reply_head_ < replies_.size()) {
-    size_t n = std::min(kBatch, replies_.size() - reply_head_);
-    for (size_t i = 0; i < n; ++i) {
-      Reply& r = replies_[reply_head_ + i];
-      iov[i] = {r.text, r.len};
-      msgs[i].msg_hdr = {};
-      msgs[i].msg_hdr.msg_iov = &iov[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
-      msgs[i].msg_hdr.msg_name = &r.to.ss;
-      msgs[i].msg_hdr.msg_namelen = r.to.len;
+int UdpIntake::send_batch(mmsghdr* msgs, unsigned n) {
+  if (gso_ == Gso::refuse) {  // the test switch: the kernel "refuses" the first GSO message
+    unsigned plain = 0;
+    while (plain < n && msgs[plain].msg_hdr.msg_controllen == 0) ++plain;
+    if (plain == 0) {
+      errno = EINVAL;
+      return -1;
     }
-    int sent = ::sendmmsg(fd_.get(), msgs, static_cast<unsigned>(n), MSG_DONTWAIT);
+    n = plain;
+  }
+  return ::sendmmsg(fd_.get(), msgs, n, MSG_DONTWAIT);
+}
+
+void UdpIntake::gso_refused(int err) {
+  gso_ = Gso::off;
+  stats_.udp_gso_fallback = 1;
+  log_line(std::string("UDP replies: the kernel refused UDP_SEGMENT (") + std::strerror(err) +
+           "); sending each reply on its own from now on");
+}
+
+void UdpIntake::flush_replies() {
+  constexpr size_t kBatch = 256;   // messages per sendmmsg
+  constexpr size_t kIov = 1024;    // replies per sendmmsg
+  constexpr size_t kCmsg = CMSG_SPACE(sizeof(uint16_t));
+  mmsghdr msgs[kBatch];
+  iovec iov[kIov];
+  alignas(cmsghdr) char control[kBatch][kCmsg];
+  uint8_t carries[kBatch];  // replies in each message
+  while (reply_head_ < replies_.size()) {
+    size_t n = 0, used = 0;
+    for (size_t at = reply_head_; n < kBatch && at < replies_.size(); ++n) {
+      Reply& r = replies_[at];
+      size_t segs = gso_ != Gso::off && r.segs > 1 ? r.segs : 1;
+      if (used + segs > kIov) break;
+      msgs[n].msg_hdr = {};
+      msgs[n].msg_hdr.msg_name = &r.to.ss;
+      msgs[n].msg_hdr.msg_namelen = r.to.len;
+      msgs[n].msg_hdr.msg_iov = &iov[used];
+      msgs[n].msg_hdr.msg_iovlen = segs;
+      for (size_t k = 0; k < segs; ++k) iov[used + k] = {replies_[at + k].text, r.len};
+      if (segs > 1) {  // one GSO message: the kernel cuts it into segs datagrams of r.len
+        msgs[n].msg_hdr.msg_control = control[n];
+        msgs[n].msg_hdr.msg_controllen = kCmsg;
+        cmsghdr* c = CMSG_FIRSTHDR(&msgs[n].msg_hdr);
+        c->cmsg_level = SOL_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        uint16_t size = r.len;
+        std::memcpy(CMSG_DATA(c), &size, sizeof size);
+      }
+      carries[n] = static_cast<uint8_t>(segs);
+      used += segs;
+      at += segs;
+    }
+    int sent = send_batch(msgs, static_cast<unsigned>(n));
     if (sent < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) break;
-      // The first reply could not go (e.g. unreachable peer): drop it and go on.
-      ++stats_.udp_replies_dropped;
-      ++reply_head_;
+      int err = errno;
+      if (err == EINTR) continue;
+      if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) break;
+      if (carries[0] > 1 && (err == EIO || err == EINVAL || err == ENOPROTOOPT)) {
+        gso_refused(err);  // the same replies go again, one by one
+        continue;
+      }
+      // The first message could not go (e.g. unreachable peer): drop it and go on.
+      stats_.udp_replies_dropped += carries[0];
+      reply_head_ += carries[0];
       continue;
     }
-    reply_head_ += static_cast<size_t>(sent);
+    for (int i = 0; i < sent; ++i) {
+      reply_head_ += carries[i];
+      if (carries[i] > 1) stats_.udp_replies_gso += carries[i];
+    }
   }
   if (reply_head_ == replies_.size()) {
     replies_.clear();
     reply_head_ = 0;
+    grouped_ = 0;
   }
 }

@@ -1,8 +1,15 @@
 // udp_intake.hpp — UdpIntake: the UDP socket. Reads a turn's datagrams in batches
 // (recvmmsg), validates them in place, queues accepted notes for the turn's commit, and after
-// the commit sends every reply in one sendmmsg. Owns the socket and the receive slots; keeps
-// no per-peer objects; the exactly-once rules (ExactlyOnce) and rate buckets are given to it.
+// the commit sends every reply with sendmmsg: replies of the turn to one peer with one length
+// go as one GSO message (UDP_SEGMENT; grouping in reply_batch.hpp), the rest one by one.
+// If the kernel refuses UDP_SEGMENT (EIO, EINVAL, ENOPROTOOPT), replies go one by one from
+// then on (logged, STATS udp_gso_fallback 1). Test switch, environment DAILYNETD_GSO: "off"
+// never tries GSO, "refuse" acts as if the kernel refused the first GSO send.
+// Owns the socket and the receive slots; keeps no per-peer objects; the exactly-once rules
+// (ExactlyOnce) and rate buckets are given to it.
 #pragma once
+
+#include <sys/socket.h>
 
 #include <cstdint>
 #include <string>
@@ -14,6 +21,7 @@
 #include "config.hpp"
 #include "exactly_once.hpp"
 #include "rate_limit.hpp"
+#include "reply_batch.hpp"
 #include "stats.hpp"
 #include "store.hpp"
 
@@ -50,17 +58,15 @@ class UdpIntake {
     uint64_t client_id = 0;
     ExactlyOnce::Outcome outcome;  // marked, duplicate: the run (seq set after the commit)
   };
-  struct Reply {
-    SockAddr to;
-    uint8_t len;
-    char text[kMaxUdpReply];
-  };
+  enum class Gso : uint8_t { on, off, refuse };
 
   void on_datagram(uint32_t slot, size_t len, bool truncated, int64_t now_ms);
   void on_marked(uint32_t slot, std::string_view data, int64_t now_ms);
   void reply_marked(uint32_t slot, const ExactlyOnce::Outcome& o);
   void count_refusal(NoteError e) noexcept;
   void reply(uint32_t slot, std::string_view text);
+  int send_batch(mmsghdr* msgs, unsigned n);
+  void gso_refused(int err);
 
   const Config& cfg_;
   Stats& stats_;
@@ -79,4 +85,7 @@ class UdpIntake {
   std::vector<Waiting> waiting_;
   std::vector<Reply> replies_;
   size_t reply_head_ = 0;
+  size_t grouped_ = 0;  // replies_ below this were grouped already
+  ReplyGrouper grouper_;
+  Gso gso_ = Gso::on;
 };
