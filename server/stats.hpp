@@ -56,8 +56,8 @@ Refusal refusal_of(NoteError e) noexcept;
   X(udp_out_of_order, "udp_out_of_order", "marked datagrams answered WAIT")                     \
   X(udp_dropped_allow, "udp_dropped_not_allowed", "datagrams from outside --allow, unanswered") \
   X(udp_replies_dropped, "udp_replies_dropped", "replies lost to a full send queue")            \
-  X(udp_replies_gso, "udp_replies_gso", "replies sent inside GSO (UDP_SEGMENT) messages")      \
-  X(udp_gso_fallback, "udp_gso_fallback", "1 once the kernel refused UDP_SEGMENT")            \
+  X(udp_replies_gso, "udp_replies_gso", "replies sent inside GSO (UDP_SEGMENT) messages")       \
+  X(udp_gso_fallback, "udp_gso_fallback", "1 once the kernel refused UDP_SEGMENT")              \
   X(udp_receive_buffer, "udp_receive_buffer_bytes", "the UDP socket's receive buffer (gauge)")  \
   X(tcp_connections_open, "tcp_connections_open", "TCP connections now (gauge)")                \
   X(tcp_accepted, "tcp_connections_accepted", "TCP connections accepted")                      \
