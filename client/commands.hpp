@@ -28,6 +28,13 @@ int query(const Options& o, const std::string& command,
           const std::function<void(std::string_view)>& on_line,
           const std::function<void()>& idle = nullptr);
 
+// The HISTORY request line for these filters ("HISTORY SINCE 2026-11-30T00:00:00.000Z MATCH
+// milk"), e.g. for the interactive /find and /today:
+//   Filters f; f.match = text;                           -> /find TEXT
+//   Filters f; f.since_ms = local_midnight_ms(now, 0);   -> /today (when.hpp)
+//   query(o, history_request(f), on_line);
+std::string history_request(const Filters& f);
+
 // The hint added to "no server" reports.
 inline constexpr std::string_view kStartHint =
     "; start one with 'make run' or pass --host/--port";

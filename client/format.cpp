@@ -285,7 +285,7 @@ uint64_t NotePrinter::add(std::string_view line, std::string& out) {
       out += "}\n";
       break;
     case Format::text: {
-      Row r{local_time(n->time), std::to_string(n->seq), std::string(n->addr),
+      Row r{local_time(n->time), std::to_string(n->seq), display_addr(n->addr, names_),
             std::string(n->text)};
       if (held_.size() < hold_) {
         held_.push_back(std::move(r));
@@ -328,7 +328,7 @@ void NotePrinter::emit(const Row& r, std::string& out) {
 // ---- CLIENTS and STATS ---------------------------------------------------------------------
 
 void render_clients(const std::vector<std::string>& lines, Format format, bool terminal,
-                    std::string& out, bool color) {
+                    std::string& out, bool color, const NameOf& names) {
   color = color && format == Format::text;
   if (format == Format::tsv) {
     for (const std::string& l : lines) {
@@ -339,55 +339,69 @@ void render_clients(const std::vector<std::string>& lines, Format format, bool t
     return;
   }
   struct Row {
-    std::string addr, notes, first, last;
+    std::string addr, notes, first, last, ports;
   };
   std::vector<Row> rows;
+  bool hosts = false;
   for (const std::string& l : lines) {
     auto f = split_tabs(l);
-    if (f.size() != 4) {
-      if (format == Format::text) rows.push_back({safe(l), "", "", ""});
+    if (f.size() != 4 && f.size() != 5) {
+      if (format == Format::text) rows.push_back({safe(l), "", "", "", ""});
       continue;
     }
+    hosts = f.size() == 5;
     if (format == Format::json) {
-      out += "{\"addr\":";
+      out += hosts ? "{\"ip\":" : "{\"addr\":";
       append_json_string(out, f[0]);
-      out += ",\"notes\":";
-      if (all_digits(f[1])) out.append(f[1]);
-      else append_json_string(out, f[1]);
+      auto number = [&out](const char* key, std::string_view v) {
+        out += key;
+        if (all_digits(v)) out.append(v);
+        else append_json_string(out, v);
+      };
+      number(",\"notes\":", f[1]);
       out += ",\"first\":";
       append_json_string(out, f[2]);
       out += ",\"last\":";
       append_json_string(out, f[3]);
+      if (hosts) number(",\"ports\":", f[4]);
       out += "}\n";
       continue;
     }
-    rows.push_back({safe(f[0]), safe(f[1]), local_time(f[2]), local_time(f[3])});
+    std::string who = hosts ? display_ip(f[0], names) : display_addr(f[0], names);
+    rows.push_back({safe(who), safe(f[1]), local_time(f[2]), local_time(f[3]),
+                    hosts ? safe(f[4]) : std::string()});
   }
   if (format == Format::json) return;
-  size_t aw = 6, nw = 5, fw = 19;
+  size_t aw = 6, nw = 5, fw = 19, lw = 19;
   for (const Row& r : rows) {
     aw = std::max(aw, r.addr.size());
     nw = std::max(nw, r.notes.size());
     fw = std::max(fw, r.first.size());
+    lw = std::max(lw, r.last.size());
   }
-  auto row = [&](std::string_view a, std::string_view n, std::string_view f,
-                 std::string_view l, bool heading) {
+  auto row = [&](const Row& r, bool heading) {
     if (heading && color) out.append(kSgrDim);
-    append_colored(out, color && !heading, kSgrCyan, a);
-    pad_to(out, a.size(), aw);
+    append_colored(out, color && !heading, kSgrCyan, r.addr);
+    pad_to(out, r.addr.size(), aw);
     out += "  ";
-    pad_to(out, n.size(), nw);
-    out += n;
+    pad_to(out, r.notes.size(), nw);
+    out += r.notes;
     out += "  ";
-    out += f;
-    pad_to(out, f.size(), fw);
+    out += r.first;
+    pad_to(out, r.first.size(), fw);
     out += "  ";
-    out += l;
+    out += r.last;
+    if (hosts) {
+      pad_to(out, r.last.size(), lw);
+      out += "  ";
+      pad_to(out, r.ports.size(), 5);
+      out += r.ports;
+    }
     if (heading && color) out.append(kSgrReset);
     out += '\n';
   };
-  row("CLIENT", "NOTES", "FIRST", "LAST", true);
-  for (const Row& r : rows) row(r.addr, r.notes, r.first, r.last, false);
+  row({hosts ? "HOST" : "CLIENT", "NOTES", "FIRST", "LAST", "PORTS"}, true);
+  for (const Row& r : rows) row(r, false);
 }
 
 void render_stats(const std::vector<std::string>& lines, Format format, bool terminal,

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "names.hpp"
+
 #include "options.hpp"
 
 namespace client {
@@ -47,6 +49,8 @@ class NotePrinter {
   // Colours text rows (time dim, seq and sender each in a colour) around the escaped fields.
   // Off by default; see color.hpp for when to turn it on.
   void set_color(bool on) noexcept { color_ = on && format_ == Format::text; }
+  // Text format only: shows each sender as its name where `names` has one (names.hpp).
+  void set_names(NameOf names) { names_ = format_ == Format::text ? std::move(names) : NameOf(); }
   // Emits held rows.
   void flush(std::string& out);
   size_t notes() const noexcept { return notes_; }
@@ -61,6 +65,7 @@ class NotePrinter {
   Format format_;
   bool terminal_;
   bool color_ = false;
+  NameOf names_;
   size_t hold_;
   std::vector<Row> held_;
   size_t seq_w_ = 1, addr_w_ = 9;
@@ -68,10 +73,12 @@ class NotePrinter {
   uint64_t last_seq_ = 0;
 };
 
-// CLIENTS reply lines ("ADDR\tNOTES\tFIRST\tLAST", END excluded) in the chosen format.
-// color (text only): the heading dim, the addresses in the sender colour.
+// CLIENTS reply lines ("ADDR\tNOTES\tFIRST\tLAST", END excluded) in the chosen format;
+// CLIENTS HOSTS lines carry a fifth field, PORTS ("ports" in json, a PORTS column in text).
+// color (text only): the heading dim, the addresses in the sender colour. names (text
+// only): addresses shown as names where there is one.
 void render_clients(const std::vector<std::string>& lines, Format format, bool terminal,
-                    std::string& out, bool color = false);
+                    std::string& out, bool color = false, const NameOf& names = {});
 // STATS reply lines ("name value", END excluded) in the chosen format.
 void render_stats(const std::vector<std::string>& lines, Format format, bool terminal,
                   std::string& out);

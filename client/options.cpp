@@ -7,7 +7,9 @@
 
 #include <string_view>
 
+#include "../common/clock.hpp"
 #include "../common/net.hpp"
+#include "when.hpp"
 
 namespace client {
 
@@ -16,13 +18,14 @@ namespace {
 enum Opt : int {
   kOptHost = 1000, kOptPort, kOptUdpPort, kOptTcpPort, kOptFormat, kOptTimeout, kOptPrintSeq,
   kOptWindow, kOptFrom, kOptSince, kOptLast, kOptNoPager, kOptVerbose, kOptHelp, kOptVersion,
-  kOptEnd
+  kOptUntil, kOptGrep, kOptHosts, kOptNumeric, kOptEnd
 };
 
 // Which subcommands an option applies to (bit per Command value).
 constexpr unsigned bit(Command c) { return 1u << static_cast<unsigned>(c); }
 constexpr unsigned kAll = 0xFFFFu;
 constexpr unsigned kSendLike = bit(Command::none) | bit(Command::send);
+constexpr unsigned kQueries = bit(Command::history) | bit(Command::follow) | bit(Command::help);
 
 struct OptInfo {
   int id;
@@ -41,9 +44,13 @@ constexpr OptInfo kOptInfo[] = {
     {kOptTimeout, "--timeout", kAll},
     {kOptPrintSeq, "--print-seq", kSendLike | bit(Command::help)},
     {kOptWindow, "--window", kSendLike | bit(Command::help)},
-    {kOptFrom, "--from", bit(Command::history) | bit(Command::follow) | bit(Command::help)},
-    {kOptSince, "--since", bit(Command::history) | bit(Command::follow) | bit(Command::help)},
-    {kOptLast, "--last", bit(Command::history) | bit(Command::help)},
+    {kOptFrom, "--from", kQueries},
+    {kOptSince, "--since", kQueries},
+    {kOptUntil, "--until", kQueries},
+    {kOptLast, "--last", kQueries},
+    {kOptGrep, "--grep", kQueries},
+    {kOptHosts, "--hosts", bit(Command::clients) | bit(Command::help)},
+    {kOptNumeric, "-n", kQueries | bit(Command::clients)},
     {kOptNoPager, "--no-pager", bit(Command::none) | bit(Command::help)},
     {kOptVerbose, "--verbose", kAll},
     {kOptHelp, "--help", kAll},
@@ -62,6 +69,10 @@ const option kLongOptions[] = {
     {"from", required_argument, nullptr, kOptFrom},
     {"since", required_argument, nullptr, kOptSince},
     {"last", required_argument, nullptr, kOptLast},
+    {"until", required_argument, nullptr, kOptUntil},
+    {"grep", required_argument, nullptr, kOptGrep},
+    {"hosts", no_argument, nullptr, kOptHosts},
+    {"numeric", no_argument, nullptr, kOptNumeric},
     {"no-pager", no_argument, nullptr, kOptNoPager},
     {"verbose", no_argument, nullptr, kOptVerbose},
     {"help", no_argument, nullptr, kOptHelp},
@@ -112,7 +123,8 @@ const char* command_name(Command c) noexcept {
   return "?";
 }
 
-ParseResult parse_command_line(int argc, char** argv, const EnvLookup& env) {
+ParseResult parse_command_line(int argc, char** argv, const EnvLookup& env, int64_t now_ms) {
+  if (now_ms < 0) now_ms = wall_ms();
   ParseResult r;
   Options& o = r.options;
   auto fail = [&r](std::string msg) {
@@ -136,8 +148,9 @@ ParseResult parse_command_line(int argc, char** argv, const EnvLookup& env) {
   optind = 0;  // glibc: a full re-initialisation
   opterr = 0;
   int c;
-  while ((c = getopt_long(argc, argv, "-:hvV", kLongOptions, nullptr)) != -1) {
+  while ((c = getopt_long(argc, argv, "-:hvVn", kLongOptions, nullptr)) != -1) {
     if (c == 'h') c = kOptHelp;
+    if (c == 'n') c = kOptNumeric;
     if (c == 'v') c = kOptVerbose;
     if (c == 'V') c = kOptVersion;
     if (c >= kOptHost && c < kOptEnd) seen[c - kOptHost] = true;
@@ -197,23 +210,43 @@ ParseResult parse_command_line(int argc, char** argv, const EnvLookup& env) {
         break;
       }
       case kOptFrom:
-        if (!parse_addr_filter(optarg))
+        o.filters.from = parse_addr_filter(optarg);
+        if (!o.filters.from)
           fail(std::string("--from wants an address, IP or IP:PORT ([V6]:PORT), not '") +
-               optarg + "'");
-        o.from = optarg;
+               optarg + "' (e.g. --from 192.168.1.20)");
         break;
-      case kOptSince: {
-        auto n = parse_u64(optarg);
-        if (!n) fail(std::string("--since wants a sequence number, not '") + optarg + "'");
-        else o.since = *n;
+      case kOptSince:
+      case kOptUntil: {
+        const bool since = c == kOptSince;
+        auto w = parse_when(optarg, now_ms, since);
+        if (!w) {
+          fail(when_error(since ? "--since" : "--until", optarg));
+        } else if (w->seq) {
+          o.filters.since_seq = *w->seq;
+        } else {
+          (since ? o.filters.since_ms : o.filters.until_ms) = w->ms;
+        }
         break;
       }
       case kOptLast: {
         auto n = parse_u64(optarg);
-        if (!n) fail(std::string("--last wants a number of notes, not '") + optarg + "'");
-        else o.last = *n;
+        if (!n)
+          fail(std::string("--last wants a number of notes, not '") + optarg +
+               "' (e.g. --last 20)");
+        else
+          o.filters.last = *n;
         break;
       }
+      case kOptGrep:
+        if (!*optarg) fail("--grep wants a text to look for, not '' (e.g. --grep plumber)");
+        else if (std::string_view(optarg).find('\n') != std::string_view::npos)
+          fail("--grep wants one line of text (e.g. --grep plumber)");
+        else if (std::string_view(optarg).size() > 900)
+          fail("--grep wants at most 900 bytes of text (e.g. --grep plumber)");
+        o.filters.match = optarg;
+        break;
+      case kOptHosts: o.hosts = true; break;
+      case kOptNumeric: o.numeric = true; break;
       case kOptNoPager: o.no_pager = true; break;
       case kOptVerbose: o.verbose = true; break;
       case kOptHelp: o.help = true; break;
@@ -310,10 +343,22 @@ const char kFormat[] =
     "                    tsv: the wire line SEQ<TAB>TIME<TAB>ADDR<TAB>TEXT, byte for byte\n"
     "                    json: one object per line {\"seq\",\"time\",\"from\",\"text\"}\n";
 
+const char kFilterHelp[] =
+    "  --from ADDR       only notes from ADDR: IP (every port of that host) or IP:PORT\n"
+    "  --since WHEN      only notes after seq WHEN (digits), or stored at or after WHEN:\n"
+    "                    2026-11-30 (local midnight), 2026-11-30T08:15[:30] (local time;\n"
+    "                    add Z for UTC), today, yesterday, or 30m, 2h, 7d before now\n"
+    "  --until WHEN      only notes stored before WHEN (a date or time, as --since)\n"
+    "  --last N          only the last N of the notes that pass the other filters\n"
+    "  --grep TEXT       only notes whose text contains TEXT (ASCII letters in any case)\n"
+    "  -n, --numeric     show addresses as numbers (no reverse lookup)\n";
+
 const char kFormatClients[] =
     "  --format FMT      text: aligned columns with local times, for people (default)\n"
-    "                    tsv: the wire line ADDR<TAB>NOTES<TAB>FIRST<TAB>LAST\n"
-    "                    json: one object per line {\"addr\",\"notes\",\"first\",\"last\"}\n";
+    "                    tsv: the wire line ADDR<TAB>NOTES<TAB>FIRST<TAB>LAST (--hosts:\n"
+    "                    IP<TAB>NOTES<TAB>FIRST<TAB>LAST<TAB>PORTS)\n"
+    "                    json: one object per line {\"addr\",\"notes\",\"first\",\"last\"}\n"
+    "                    (--hosts: {\"ip\",\"notes\",\"first\",\"last\",\"ports\"})\n";
 
 const char kFormatStats[] =
     "  --format FMT      text: NAME VALUE, aligned, for people (default)\n"
@@ -351,8 +396,9 @@ std::string help_text(Command c) {
           "                    longer than the screen), then read one line at a time; each\n"
           "                    line is a note; h for help, q to quit. Otherwise like send.\n"
           "  send [TEXT...]    send TEXT as one note, or each line of stdin as a note\n"
-          "  history           print notes (--from ADDR, --since SEQ, --last N)\n"
-          "  clients           who wrote how much: one line per client address\n"
+          "  history           print notes (--from, --since, --until, --last, --grep)\n"
+          "  clients           who wrote how much: one line per client address (--hosts:\n"
+          "                    per IP)\n"
           "  follow            print notes, then new ones as they arrive\n"
           "  stats             the server's counters\n"
           "  help [COMMAND]    this text, or one command's\n"
@@ -382,30 +428,35 @@ std::string help_text(Command c) {
           "  --window N        datagrams in flight, 1..64 (default 32)\n";
       return command_page(s, "");
     case Command::history:
-      s = "usage: dailynet history [--from ADDR] [--since SEQ] [--last N] [options]\n"
+      s = "usage: dailynet history [--from ADDR] [--since WHEN] [--until WHEN] [--last N]\n"
+          "                        [--grep TEXT] [-n] [options]\n"
           "\n"
-          "Prints the notes the server holds, oldest first (over TCP).\n"
-          "\n"
-          "  --from ADDR       only notes from ADDR: IP (every port of that host) or IP:PORT\n"
-          "  --since SEQ       only notes after SEQ\n"
-          "  --last N          only the last N of those\n";
+          "Prints the notes the server holds, oldest first (over TCP), those that pass every\n"
+          "filter given. In text output an address that has a name (reverse lookup,\n"
+          "/etc/hosts included) is shown as the name; -n shows numbers.\n"
+          "\n";
+      s += kFilterHelp;
       return command_page(s, kFormat);
     case Command::clients:
-      s = "usage: dailynet clients [options]\n"
+      s = "usage: dailynet clients [--hosts] [-n] [options]\n"
           "\n"
           "Prints the attribution index: one line per client address (IP:PORT) with its\n"
-          "number of notes and the times of its first and last, in order of first note.\n"
-          "\n";
+          "number of notes and the times of its first and latest, in order of first note.\n"
+          "\n"
+          "  --hosts           one line per IP instead, with the number of distinct ports\n"
+          "  -n, --numeric     show addresses as numbers (no reverse lookup; tsv and json\n"
+          "                    never look names up)\n";
       return command_page(s, kFormatClients);
     case Command::follow:
-      s = "usage: dailynet follow [--from ADDR] [--since SEQ] [options]\n"
+      s = "usage: dailynet follow [--from ADDR] [--since WHEN] [--until WHEN] [--last N]\n"
+          "                       [--grep TEXT] [-n] [options]\n"
           "\n"
-          "Prints the notes, then each new one as it is stored, until interrupted. Every\n"
-          "line is flushed at once, also into a pipe. When the connection drops it\n"
-          "reconnects (backing off up to 5 s) and resumes after the last note printed.\n"
-          "\n"
-          "  --from ADDR       only notes from ADDR: IP or IP:PORT\n"
-          "  --since SEQ       start after SEQ instead of with the whole history\n";
+          "Prints the notes, then each new one that passes the filters as it is stored, until\n"
+          "interrupted: `follow --last 20` works like tail -n 20 -f. Every line is flushed at\n"
+          "once, also into a pipe. When the connection drops it reconnects (backing off up\n"
+          "to 5 s) and resumes after the last note printed.\n"
+          "\n";
+      s += kFilterHelp;
       return command_page(s, kFormat);
     case Command::stats:
       s = "usage: dailynet stats [options]\n"

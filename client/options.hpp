@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "../common/filters.hpp"
+
 namespace client {
 
 // Exit status of bin/dailynet (documented in --help and README).
@@ -39,9 +41,11 @@ struct Options {
   bool print_seq = false;
   int timeout_s = 10;  // give up after this long without an acknowledgement / answer
   int window = 32;     // datagrams in flight (send)
-  std::optional<std::string> from;  // as typed; checked with parse_addr_filter
-  std::optional<uint64_t> since;
-  std::optional<uint64_t> last;
+  // history/follow: --from, --since, --until, --last, --grep as the server's FILTERS
+  // (times already in UTC: --since 2h is resolved against the clock when parsed).
+  Filters filters;
+  bool hosts = false;    // clients --hosts: one line per IP
+  bool numeric = false;  // -n: never turn addresses into names
   std::vector<std::string> args;    // operands after the subcommand (send TEXT...)
 };
 
@@ -55,8 +59,10 @@ struct ParseResult {
 using EnvLookup = std::function<const char*(const char*)>;
 
 // Parses argv. The environment (DAILYNET_HOST, DAILYNET_PORT) is applied first, so the
-// command line wins. Resets getopt's state, so it may be called more than once.
-ParseResult parse_command_line(int argc, char** argv, const EnvLookup& env);
+// command line wins. Resets getopt's state, so it may be called more than once. now_ms
+// (UTC) resolves --since today/yesterday/Nm/Nh/Nd; -1 means the wall clock.
+ParseResult parse_command_line(int argc, char** argv, const EnvLookup& env,
+                               int64_t now_ms = -1);
 
 const char* command_name(Command c) noexcept;
 // The --help text for a subcommand (Command::none: the general one).

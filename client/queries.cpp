@@ -7,6 +7,7 @@
 #include "color.hpp"
 #include "commands.hpp"
 #include "format.hpp"
+#include "names.hpp"
 #include "progress.hpp"
 #include "tcp_client.hpp"
 #include "terminal.hpp"
@@ -25,16 +26,14 @@ std::string_view start_hint(const std::string& error) {
 
 bool is_end(std::string_view l) { return l == "END" || l.rfind("END ", 0) == 0; }
 
-std::string history_command(const Options& o, const char* verb, uint64_t since, bool with_since,
-                            bool with_last) {
-  std::string c = verb;
-  if (o.from) c += " FROM " + *o.from;
-  if (with_since) c += " SINCE " + std::to_string(since);
-  if (with_last && o.last) c += " LAST " + std::to_string(*o.last);
-  return c;
+// Text for people shows names for addresses, unless -n.
+NameOf names_for(const Options& o) {
+  return o.format == Format::text && !o.numeric ? reverse_lookup() : NameOf();
 }
 
 }  // namespace
+
+std::string history_request(const Filters& f) { return "HISTORY" + to_wire(f); }
 
 int query(const Options& o, const std::string& command,
           const std::function<void(std::string_view)>& on_line,
@@ -122,6 +121,7 @@ int run_history(const Options& o) {
   const bool tty = is_terminal(1);
   NotePrinter printer(o.format, tty, 1000);
   printer.set_color(color_for_fd(1, o.format));
+  printer.set_names(names_for(o));
   std::string out;
   // Into a file or a pipe, with a terminal on stderr: notes and bytes received, as they come.
   int rows = 0, cols = 0;
@@ -139,7 +139,7 @@ int run_history(const Options& o) {
                   now);
   };
   int rc = query(
-      o, history_command(o, "HISTORY", o.since.value_or(0), o.since.has_value(), true),
+      o, history_request(o.filters),
       [&](std::string_view l) {
         if (printer.add(l, out) != 0) ++notes;
         bytes += l.size() + 1;
@@ -155,10 +155,11 @@ int run_history(const Options& o) {
 
 int run_clients(const Options& o) {
   std::vector<std::string> lines;
-  int rc = query(o, "CLIENTS", [&](std::string_view l) { lines.emplace_back(l); });
+  int rc = query(o, o.hosts ? "CLIENTS HOSTS" : "CLIENTS",
+                 [&](std::string_view l) { lines.emplace_back(l); });
   if (rc != kExitOk) return rc;
   std::string out;
-  render_clients(lines, o.format, is_terminal(1), out, color_for_fd(1, o.format));
+  render_clients(lines, o.format, is_terminal(1), out, color_for_fd(1, o.format), names_for(o));
   flush_out(out);
   return kExitOk;
 }
@@ -178,9 +179,12 @@ int run_follow(const Options& o) {
   const bool tty = is_terminal(1);
   NotePrinter printer(o.format, tty);
   printer.set_color(color_for_fd(1, o.format));
+  printer.set_names(names_for(o));
   std::string out;
-  uint64_t last = o.since.value_or(0);
-  bool resume = o.since.has_value();  // SINCE last, once something is printed or asked for
+  // The first FOLLOW carries the filters as given; once a note is printed, a reconnection
+  // resumes after it (SINCE its seq, without --last or --since TIME, the rest kept).
+  Filters filters = o.filters;
+  uint64_t last = 0;
   int backoff_ms = 100;
   bool connected_once = false, lost_reported = false;
   std::string where = endpoint_text(o.host, o.tcp_port);
@@ -188,7 +192,7 @@ int run_follow(const Options& o) {
     TcpClient tcp;
     std::string error;
     if (!tcp.connect(o.host, o.tcp_port, o.timeout_s * 1000, o.verbose, error) ||
-        !tcp.send_line(history_command(o, "FOLLOW", last, resume, false), error)) {
+        !tcp.send_line("FOLLOW" + to_wire(filters), error)) {
       if (!connected_once) {
         report(error + std::string(start_hint(error)));
         return kExitUnreachable;
@@ -227,7 +231,9 @@ int run_follow(const Options& o) {
       uint64_t seq = printer.add(l, out);
       if (seq > last) {
         last = seq;
-        resume = true;
+        filters.since_seq = seq;
+        filters.since_ms.reset();
+        filters.last.reset();
       }
       // Each line goes out as soon as no further one is already here (also into a pipe).
       if (!tcp.has_buffered_line() || out.size() >= kOutChunk) flush_out(out);

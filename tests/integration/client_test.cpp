@@ -13,6 +13,7 @@
 #include <pty.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -28,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "../../common/protocol.hpp"
 #include "harness.hpp"
 #include "pty.hpp"
 
@@ -935,4 +937,138 @@ TEST_CASE("client send: exactly once across a kill -9 and restart of the server"
   MESSAGE("acknowledged with a seq no longer known: " << unknown);
   s.reset();
   remove_tree(data.substr(0, data.rfind('/')));
+}
+
+// ---- queries (issue 13): --since/--until/--grep/--last, follow --last, clients --hosts, -n --
+
+namespace {
+
+// A store of five notes at fixed distances before now, from 127.0.0.1 and 127.0.0.2.
+struct AgedStore {
+  TempDir dir;
+  int64_t now = static_cast<int64_t>(::time(nullptr)) * 1000;
+  std::vector<int64_t> ago = {3 * 86400000LL, 30 * 3600000LL, 3 * 3600000LL, 90 * 60000LL,
+                              60000LL};
+  std::vector<std::string> lines;  // without '\n'
+  AgedStore() {
+    ::mkdir((dir.path() + "/s").c_str(), 0755);
+    const char* texts[] = {"three days ago", "thirty hours ago", "three hours ago plumber",
+                           "ninety minutes ago", "a minute ago, the PLUMBER"};
+    std::string all;
+    for (size_t i = 0; i < ago.size(); ++i) {
+      std::string l;
+      append_note_line(l, i + 1, now - ago[i], i % 2 ? "127.0.0.2:6000" : "127.0.0.1:5000",
+                       texts[i]);
+      all += l;
+      l.pop_back();
+      lines.push_back(l);
+    }
+    write_file(dir.path() + "/s/notes.log", all);
+  }
+  // The lines at or after `since` (ms).
+  std::string since(int64_t ms) const {
+    std::string out;
+    for (size_t i = 0; i < lines.size(); ++i)
+      if (now - ago[i] >= ms) out += lines[i] + "\n";
+    return out;
+  }
+};
+
+// Local midnight `back` days before now under the time zone tz (what --since today and
+// --since yesterday must send).
+int64_t midnight_in(const char* tz, int64_t now_ms, int back) {
+  const char* old = ::getenv("TZ");
+  std::string saved = old ? old : "";
+  ::setenv("TZ", tz, 1);
+  ::tzset();
+  time_t t = static_cast<time_t>(now_ms / 1000);
+  struct tm tm {};
+  ::localtime_r(&t, &tm);
+  tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+  tm.tm_mday -= back;
+  tm.tm_isdst = -1;
+  int64_t ms = static_cast<int64_t>(::mktime(&tm)) * 1000;
+  if (old) ::setenv("TZ", saved.c_str(), 1);
+  else ::unsetenv("TZ");
+  ::tzset();
+  return ms;
+}
+
+}  // namespace
+
+TEST_CASE("client history: --since today, yesterday and 2h under two TZ values; --grep") {
+  AgedStore st;
+  ServerProcess s({}, st.dir.path() + "/s");
+  REQUIRE(s.started());
+  for (const char* tz : {"EST5EDT,M3.2.0,M11.1.0", "JST-9"}) {
+    CAPTURE(tz);
+    std::vector<std::string> env = {std::string("TZ=") + tz};
+    auto today = run(with_port({"history", "--format", "tsv", "--since", "today"}, s.tcp_port()),
+                     "", 20000, env);
+    CHECK(today.code == 0);
+    CHECK(today.out == st.since(midnight_in(tz, st.now, 0)));
+    auto yday = run(with_port({"history", "--format", "tsv", "--since", "yesterday"},
+                              s.tcp_port()), "", 20000, env);
+    CHECK(yday.out == st.since(midnight_in(tz, st.now, 1)));
+    auto two = run(with_port({"history", "--format", "tsv", "--since", "2h"}, s.tcp_port()), "",
+                   20000, env);
+    CHECK(two.out == st.lines[3] + "\n" + st.lines[4] + "\n");
+  }
+  auto grep = run(with_port({"history", "--format", "tsv", "--grep", "Plumber"}, s.tcp_port()));
+  CHECK(grep.code == 0);
+  CHECK(grep.out == st.lines[2] + "\n" + st.lines[4] + "\n");
+  auto last = run(with_port({"history", "--format", "tsv", "--grep", "ago", "--last", "2",
+                             "--from", "127.0.0.1"}, s.tcp_port()));
+  CHECK(last.out == st.lines[2] + "\n" + st.lines[4] + "\n");
+  auto bad = run(with_port({"history", "--since", "last tuesday"}, s.tcp_port()));
+  CHECK(bad.code == 2);
+  CHECK(bad.err.find("--since wants") != std::string::npos);
+  CHECK(bad.err.find("'last tuesday'") != std::string::npos);
+  CHECK(bad.err.find("e.g. --since 2026-11-30") != std::string::npos);
+}
+
+TEST_CASE("client: names for people (localhost), numbers with -n, never in tsv; clients --hosts") {
+  AgedStore st;
+  ServerProcess s({}, st.dir.path() + "/s");
+  REQUIRE(s.started());
+  auto text = run(with_port({"history", "--since", "2"}, s.tcp_port()));
+  CHECK(text.code == 0);
+  CHECK(text.out.find("localhost:5000") != std::string::npos);  // /etc/hosts: 127.0.0.1
+  auto numeric = run(with_port({"history", "-n", "--since", "2"}, s.tcp_port()));
+  CHECK(numeric.out.find("127.0.0.1:5000") != std::string::npos);
+  CHECK(numeric.out.find("localhost") == std::string::npos);
+  auto tsv = run(with_port({"history", "--format", "tsv"}, s.tcp_port()));
+  CHECK(tsv.out.find("localhost") == std::string::npos);
+  auto hosts = run(with_port({"clients", "--hosts", "--format", "tsv"}, s.tcp_port()));
+  CHECK(hosts.code == 0);
+  auto rows = split_lines(hosts.out);
+  REQUIRE(rows.size() == 2);
+  CHECK(split_tabs(rows[0])[0] == "127.0.0.1");
+  CHECK(split_tabs(rows[0])[1] == "3");
+  CHECK(split_tabs(rows[0])[4] == "1");
+  CHECK(split_tabs(rows[1])[0] == "127.0.0.2");
+  auto htext = run(with_port({"clients", "--hosts"}, s.tcp_port()));
+  CHECK(htext.out.rfind("HOST", 0) == 0);
+  CHECK(htext.out.find("\nlocalhost ") != std::string::npos);
+  auto hnum = run(with_port({"clients", "--hosts", "-n"}, s.tcp_port()));
+  CHECK(hnum.out.find("\n127.0.0.1 ") != std::string::npos);
+  auto json = run(with_port({"clients", "--hosts", "--format", "json"}, s.tcp_port()));
+  CHECK(json.out.rfind("{\"ip\":\"127.0.0.1\",\"notes\":3,", 0) == 0);
+  CHECK(json.out.find(",\"ports\":1}\n") != std::string::npos);
+}
+
+TEST_CASE("client follow --last 2: the last two notes, then new ones (tail -n 2 -f)") {
+  AgedStore st;
+  ServerProcess s({}, st.dir.path() + "/s");
+  REQUIRE(s.started());
+  Child f(with_port({"follow", "--last", "2", "--format", "tsv", "--grep", "AGO"}, s.tcp_port()));
+  const std::string first = st.lines[3] + "\n" + st.lines[4] + "\n";
+  REQUIRE(f.read_until([&](const std::string& o) { return o.size() >= first.size(); }, 5000));
+  CHECK(f.out == first);
+  REQUIRE(run(with_port({"send", "not this one: zzz"}, s.udp_port())).code == 0);
+  REQUIRE(run(with_port({"send", "a new one, seconds ago"}, s.udp_port())).code == 0);
+  REQUIRE(f.read_until_text("\ta new one, seconds ago\n", 5000));
+  CHECK(f.out.find("zzz") == std::string::npos);
+  f.signal(SIGINT);
+  CHECK(f.wait(5000) == 0);
 }

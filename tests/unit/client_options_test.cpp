@@ -86,13 +86,18 @@ TEST_CASE("options: the environment, and the command line over it") {
 TEST_CASE("options: history filters and their checks") {
   auto r = parse({"history", "--from", "127.0.0.1:4000", "--since", "10", "--last", "5"});
   REQUIRE(r.ok());
-  CHECK(*r.options.from == "127.0.0.1:4000");
-  CHECK(*r.options.since == 10);
-  CHECK(*r.options.last == 5);
+  CHECK(r.options.filters.from->ip == "127.0.0.1");
+  CHECK(r.options.filters.from->port == 4000);
+  CHECK(r.options.filters.since_seq == 10);
+  CHECK(*r.options.filters.last == 5);
   CHECK(parse({"history", "--from", "nonsense"}).error ==
-        "--from wants an address, IP or IP:PORT ([V6]:PORT), not 'nonsense'");
-  CHECK(parse({"history", "--since", "-1"}).error == "--since wants a sequence number, not '-1'");
-  CHECK(parse({"follow", "--last", "3"}).error == "option --last does not apply to follow");
+        "--from wants an address, IP or IP:PORT ([V6]:PORT), not 'nonsense' "
+        "(e.g. --from 192.168.1.20)");
+  CHECK(parse({"history", "--since", "-1"}).error ==
+        "--since wants a seq, a date or time (local; Z for UTC), today, yesterday or Nm/Nh/Nd, "
+        "not '-1' (e.g. --since 2026-11-30, --since 2026-11-30T08:00, --since 2h)");
+  CHECK(parse({"follow", "--last", "3"}).options.filters.last == uint64_t{3});
+  CHECK(parse({"clients", "--last", "3"}).error == "option --last does not apply to clients");
   CHECK(parse({"send", "--from", "1.2.3.4"}).error == "option --from does not apply to send");
   CHECK(parse({"clients", "--print-seq"}).error == "option --print-seq does not apply to clients");
 }
