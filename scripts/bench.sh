@@ -19,6 +19,8 @@ Builds its own tools first (make bench-tools); needs bin/dailynetd (run `make`).
   --no-rsyslog     leave the rsyslog rows out
   --results FILE   also keep the raw per-run measurements (TSV) in FILE
   --keep           keep the temporary directory (logs) and say where it is
+  --queries        only the query rows (issue 13): HISTORY MATCH vs grep -F -i, SINCE TIME
+                   vs LAST 1000, intake at 100k/s during 4 back-to-back MATCH scans
   -h, --help       this text
 
 Rows: the reference receiver (scripts/bench/refrecv), dailynetd --fsync never / everysec /
@@ -27,7 +29,8 @@ notes/s (the reference too at 100k/200k), rsyslog (imudp -> omfile, private conf
 speed and 50k/100k, `dailynet send` of N lines (when the client supports it), HISTORY of the
 N-note store vs raw sendfile() of the same file, HISTORY FROM, start-up time and RSS,
 intake at 100k/s during 8 back-to-back downloads, and 1,000 TCP connections (950 idle,
-50 downloading) during intake at 100k/s. Everything it starts is killed by PID on exit.
+50 downloading) during intake at 100k/s, and the query rows (--queries). Everything it
+starts is killed by PID on exit.
 rsyslog is installed with apt-get when missing and running as root (no service is
 started: policy-rc.d), otherwise its rows say "skipped".
 EOF
@@ -39,6 +42,7 @@ QUICK=0
 WANT_RSYSLOG=1
 RESULTS_OUT=""
 KEEP=0
+QUERIES_ONLY=0
 while [ $# -gt 0 ]; do
   case "$1" in
     -n) N="${2:?-n wants a number}"; shift 2 ;;
@@ -47,6 +51,7 @@ while [ $# -gt 0 ]; do
     --no-rsyslog) WANT_RSYSLOG=0; shift ;;
     --results) RESULTS_OUT="${2:?--results wants a file}"; shift 2 ;;
     --keep) KEEP=1; shift ;;
+    --queries) QUERIES_ONLY=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -398,8 +403,45 @@ load_test() {
 }
 
 # ---------------------------------------------------------------------------------------
-# Rows, in table order.
+# query_block (issue 13): on a copy of the N-note store where 1 note in 100 says "plumber"
+# (same length, so the same bytes otherwise; notes.chk rebuilt at start):
+#   HISTORY MATCH plumber vs grep -F -i plumber over the same notes.log, in store MB/s:
+#   grep into a pipe (it reads the whole file) and grep > /dev/null (GNU grep stops at the
+#   first match when its output is /dev/null, as the issue's command does);
+#   HISTORY SINCE <TIME of the last 1,000 notes> vs HISTORY LAST 1000, ms per command;
+#   intake at 100k/s while 4 connections run HISTORY MATCH back to back.
+query_block() {
+  local dir="$TMP/qstore"
+  rm -rf "$dir"; mkdir -p "$dir"
+  awk -F'\t' -v OFS='\t' 'NR % 100 == 0 { $4 = substr($4, 1, 23) "plumber" substr($4, 31) } 1' \
+    "$PRISTINE/notes.log" >"$dir/notes.log"
+  start_proc dailynetd "$DAILYNETD" --port 0 --data "$dir" --fsync everysec --idle-timeout 600 || return
+  local pid=$SPID port; port=$(port_of "$SLINE")
+  local to="127.0.0.1:$port" out bytes t0 t1 i since qn=$((DL_REPEAT * 40))
+  bytes=$(stat -c %s "$dir/notes.log")
+  cat "$dir/notes.log" >/dev/null   # in the page cache for every reader alike
+  out=$(timeout -k 5 300 "$TCPDRAIN" --to "$to" --repeat "$DL_REPEAT" --fresh --cmd "HISTORY MATCH plumber" | tail -1)
+  put q_match mbps "$(awk -v b="$bytes" -v r="$DL_REPEAT" -v s="$(field seconds "$out")" 'BEGIN{printf "%.1f", b*r/s/1e6}')"
+  log "HISTORY MATCH plumber: $out"
+  t0=$(now); for ((i = 0; i < DL_REPEAT; i++)); do grep -F -i plumber "$dir/notes.log" | cat >/dev/null; done; t1=$(now)
+  put q_grep_pipe mbps "$(awk -v b="$bytes" -v r="$DL_REPEAT" -v s="$(fsub "$t1" "$t0")" 'BEGIN{printf "%.1f", b*r/s/1e6}')"
+  t0=$(now); for ((i = 0; i < DL_REPEAT; i++)); do grep -F -i plumber "$dir/notes.log" >/dev/null; done; t1=$(now)
+  put q_grep_null mbps "$(awk -v b="$bytes" -v r="$DL_REPEAT" -v s="$(fsub "$t1" "$t0")" 'BEGIN{printf "%.1f", b*r/s/1e6}')"
+  since=$(tail -n 1000 "$dir/notes.log" | head -1 | cut -f2)
+  out=$(timeout -k 5 300 "$TCPDRAIN" --to "$to" --repeat "$qn" --fresh --cmd "HISTORY LAST 1000" | tail -1)
+  put q_last ms "$(awk -v r="$qn" -v s="$(field seconds "$out")" 'BEGIN{printf "%.3f", s/r*1000}')"
+  log "HISTORY LAST 1000: $out"
+  out=$(timeout -k 5 300 "$TCPDRAIN" --to "$to" --repeat "$qn" --fresh --cmd "HISTORY SINCE $since" | tail -1)
+  put q_since ms "$(awk -v r="$qn" -v s="$(field seconds "$out")" 'BEGIN{printf "%.3f", s/r*1000}')"
+  log "HISTORY SINCE $since: $out"
+  load_test q_load 4 0 --cmd "HISTORY MATCH plumber"
+  stop_proc "$pid"
+}
+
+# ---------------------------------------------------------------------------------------
+# Rows, in table order (--queries: the query rows alone).
 k() { echo "$(( $1 / 1000 ))k/s"; }
+[ "$QUERIES_ONLY" = 1 ] || {
 row ref udp "reference receiver (recvmmsg, 1 write, sendmmsg)" "full" ref
 row dn_never udp "dailynetd --fsync never" "full" ref
 row dn_everysec udp "dailynetd --fsync everysec" "full" ref
@@ -433,6 +475,13 @@ row startup startup "start-up on the N-note store" "-" -
 row t6 load "intake with 1,000 TCP conns (50 downloading)" "100k/s" -
 row t5 load "intake during 8 HISTORYs back to back" "100k/s" -
 row t5copy load "same, readers copying (CPU shared)" "100k/s" -
+}
+row q_match dl "HISTORY MATCH plumber (1 in 100), store MB/s" "1 conn" q_grep_pipe
+row q_grep_pipe dl "grep -F -i plumber notes.log | cat" "-" q_grep_pipe
+row q_grep_null dl "grep -F -i plumber notes.log > /dev/null" "-" q_grep_pipe
+row q_last lat "HISTORY LAST 1000" "1 conn" q_last
+row q_since lat "HISTORY SINCE <TIME of the last 1,000 notes>" "1 conn" q_last
+row q_load load "intake during 4 HISTORY MATCH scans back to back" "100k/s" -
 
 # ---------------------------------------------------------------------------------------
 machine_load() { echo "load average $(cut -d' ' -f1-3 /proc/loadavg)$( [ -r /proc/pressure/cpu ] && echo "; CPU pressure $(head -1 /proc/pressure/cpu | cut -d' ' -f2-4)")"; }
@@ -456,6 +505,7 @@ rm -f "$PRISTINE/LOCK"
 
 for ((REP = 1; REP <= REPS; REP++)); do
   log "=== repetition $REP of $REPS"
+  if [ "$QUERIES_ONLY" = 1 ]; then query_block; continue; fi
   udp_row ref ref 0 -
   udp_row dn_never dn 0 never
   udp_row dn_everysec dn 0 everysec
@@ -475,6 +525,7 @@ for ((REP = 1; REP <= REPS; REP++)); do
     send_row send_always always
   fi
   store_block
+  query_block
 done
 
 # ---------------------------------------------------------------------------------------
@@ -509,6 +560,8 @@ END {
       if ((rep, r, "recv") in data) add(r SUBSEP "loss", 100 * (N - data[rep, r, "recv"]) / N);
     } else if (kind[i] == "dl") {
       if ((rep, r, "mbps") in data && (rep, b, "mbps") in data && data[rep, b, "mbps"] > 0) add(r SUBSEP "ratio", data[rep, r, "mbps"] / data[rep, b, "mbps"]);
+    } else if (kind[i] == "lat") {
+      if ((rep, r, "ms") in data && (rep, b, "ms") in data && data[rep, b, "ms"] > 0) add(r SUBSEP "ratio", data[rep, r, "ms"] / data[rep, b, "ms"]);
     } else if (kind[i] == "load") {
       if ((rep, r, "recv") in data && data[rep, r, "sent"] > 0) add(r SUBSEP "loss", 100 * (data[rep, r, "sent"] - data[rep, r, "recv"]) / data[rep, r, "sent"]);
     }
@@ -540,7 +593,13 @@ END {
       if (cnt[r SUBSEP "mbps"]) {
         thr = sprintf("%.0f MB/s", median(r SUBSEP "mbps"));
         if (cnt[r SUBSEP "ratio"]) ratio = sprintf("%.2f", median(r SUBSEP "ratio"));
-        note = "MB/s " runs(r SUBSEP "mbps", "%.0f") (r == "sendfile" ? " (the base of this group)" : "; ratio to raw sendfile of the same run");
+        note = "MB/s " runs(r SUBSEP "mbps", "%.0f") (r == base[i] ? " (the base of this group)" : "; ratio to " (base[i] == "sendfile" ? "raw sendfile" : "grep -F -i | cat") " of the same run");
+      } else note = "no result";
+    } else if (k == "lat") {
+      if (cnt[r SUBSEP "ms"]) {
+        thr = sprintf("%.2f ms", median(r SUBSEP "ms"));
+        if (cnt[r SUBSEP "ratio"]) ratio = sprintf("%.2f", median(r SUBSEP "ratio"));
+        note = "ms per command " runs(r SUBSEP "ms", "%.2f") "; ratio to HISTORY LAST 1000 of the same run";
       } else note = "no result";
     } else if (k == "mem") {
       if (cnt[r SUBSEP "per_conn_kib"]) note = "VmRSS growth per connection " thou(median(r SUBSEP "per_conn_kib")) " KiB (runs " runs(r SUBSEP "per_conn_kib", "%d") "), peak VmRSS " sprintf("%.1f", median(r SUBSEP "peak_kib") / 1024) " MiB";

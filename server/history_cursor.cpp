@@ -146,6 +146,7 @@ size_t HistoryCursor::range_step(const Store& st, std::vector<char>& scratch, si
     }
     chunk = chunk.substr(0, nl + 1);
   }
+  assert(!chunk.empty() && chunk.back() == '\n');  // whole lines only: the store's end is one
   auto take = [&](std::string_view line) {
     emit(line);
     emitted += line.size();
@@ -182,6 +183,7 @@ size_t HistoryCursor::list_step(const Store& st, const Index& idx, std::vector<c
     ++j;
   }
   size_t span = static_cast<size_t>(span_end - first);
+  assert(span_end > first);  // the list is in store order
   if (span > scratch.size()) scratch.resize(span);
   if (!read_at(st, scratch.data(), span, first)) return 0;
   for (uint64_t x = li_; x < j; ++x) {

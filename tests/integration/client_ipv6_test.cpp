@@ -266,7 +266,7 @@ TEST_CASE("unix: dual-stack server (--host ::): an IPv4 client is plain 127.0.0.
   CHECK(column(cl.out, 1) == std::vector<std::string>(senders.size(), "1"));
 
   // text and json, and the interactive-style text table: plain IPv4 too.
-  auto text = dailynet("127.0.0.1", port, {"history", "--format", "text"});
+  auto text = dailynet("127.0.0.1", port, {"history", "--format", "text", "-n"});
   CHECK(text.code == 0);
   CHECK(contains(text.out, raw_sender));
   CHECK_FALSE(contains(text.out, "::ffff:"));
@@ -274,7 +274,7 @@ TEST_CASE("unix: dual-stack server (--host ::): an IPv4 client is plain 127.0.0.
   CHECK(json.code == 0);
   CHECK(contains(json.out, "\"from\":\"" + raw_sender + "\""));
   CHECK_FALSE(contains(json.out, "::ffff:"));
-  auto cl_text = dailynet("127.0.0.1", port, {"clients"});
+  auto cl_text = dailynet("127.0.0.1", port, {"clients", "-n"});
   CHECK(cl_text.code == 0);
   CHECK(contains(cl_text.out, raw_sender));
   CHECK_FALSE(contains(cl_text.out, "::ffff:"));

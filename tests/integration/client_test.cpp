@@ -591,7 +591,7 @@ TEST_CASE("client history --format text: local time, seq, sender, text in aligne
   ServerProcess s;
   REQUIRE(s.started());
   seed_notes(s);
-  auto r = run(with_port({"history"}, s.tcp_port()), "", 5000, {"TZ=UTC"});
+  auto r = run(with_port({"history", "-n"}, s.tcp_port()), "", 5000, {"TZ=UTC"});
   CHECK(r.code == 0);
   auto want = history_lines(s.tcp_port());
   auto got = split_lines(r.out);
@@ -621,7 +621,7 @@ TEST_CASE("client clients and stats: the attribution index and the counters") {
   auto tsv = run(with_port({"clients", "--format", "tsv"}, s.tcp_port()));
   CHECK(tsv.code == 0);
   CHECK(tsv.out == joined(want));
-  auto text = run(with_port({"clients"}, s.tcp_port()));
+  auto text = run(with_port({"clients", "-n"}, s.tcp_port()));
   auto rows = split_lines(text.out);
   REQUIRE(rows.size() == 4);
   CHECK(rows[0].rfind("CLIENT", 0) == 0);

@@ -174,11 +174,11 @@ TEST_CASE("client tty: history and clients in text are coloured on a terminal; N
   REQUIRE(run(with_port({"send"}, s.udp_port()), "first note\n").code == 0);
   for (const char* cmd : {"history", "clients"}) {
     CAPTURE(cmd);
-    PtyChild t(with_port({cmd}, s.tcp_port()), {"TZ=UTC", "TERM=xterm"});
+    PtyChild t(with_port({cmd, "-n"}, s.tcp_port()), {"TZ=UTC", "TERM=xterm"});
     REQUIRE(t.started());
     CHECK(t.wait() == 0);
     CHECK(contains(t.out, "\x1b[36m127.0.0.1:"));  // the sender in its colour
-    PtyChild plain(with_port({cmd}, s.tcp_port()), {"TZ=UTC", "TERM=xterm", "NO_COLOR=1"});
+    PtyChild plain(with_port({cmd, "-n"}, s.tcp_port()), {"TZ=UTC", "TERM=xterm", "NO_COLOR=1"});
     REQUIRE(plain.started());
     CHECK(plain.wait() == 0);
     CHECK(contains(plain.out, "127.0.0.1:"));
