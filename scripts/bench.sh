@@ -17,14 +17,17 @@ Builds its own tools first (make bench-tools); needs bin/dailynetd (run `make`).
   -r, --reps R     repetitions, systems interleaved in each (default 3)
   --quick          smoke run: N=100000, 1 repetition
   --no-rsyslog     leave the rsyslog rows out
-  --results FILE   also keep the raw per-run measurements (TSV) in FILE
+  --results FILE   also keep the raw per-run measurements (TSV) in FILE (scripts/plot.sh
+                   draws them)
+  --only ROWS      run only these rows (comma-separated ids, e.g. ref,dn_never,dn_never_nogso;
+                   the ids are the first column of --results)
   --keep           keep the temporary directory (logs) and say where it is
   --queries        only the query rows (issue 13): HISTORY MATCH vs grep -F -i, SINCE TIME
                    vs LAST 1000, intake at 100k/s during 4 back-to-back MATCH scans
   -h, --help       this text
 
 Rows: the reference receiver (scripts/bench/refrecv), dailynetd --fsync never / everysec /
-always at full speed from one sender, dailynetd (--fsync everysec) at fixed 50k/100k/200k
+always at full speed from one sender (never also with GSO replies off, DAILYNETD_GSO=off), dailynetd (--fsync everysec) at fixed 50k/100k/200k
 notes/s (the reference too at 100k/200k), rsyslog (imudp -> omfile, private config, foreground) default and tuned at full
 speed and 50k/100k, `dailynet send` of N lines (when the client supports it), HISTORY of the
 N-note store vs raw sendfile() of the same file, HISTORY FROM, start-up time and RSS,
@@ -43,6 +46,7 @@ WANT_RSYSLOG=1
 RESULTS_OUT=""
 KEEP=0
 QUERIES_ONLY=0
+ONLY=""
 while [ $# -gt 0 ]; do
   case "$1" in
     -n) N="${2:?-n wants a number}"; shift 2 ;;
@@ -52,6 +56,7 @@ while [ $# -gt 0 ]; do
     --results) RESULTS_OUT="${2:?--results wants a file}"; shift 2 ;;
     --keep) KEEP=1; shift ;;
     --queries) QUERIES_ONLY=1; shift ;;
+    --only) ONLY=",${2:?--only wants row ids},"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -173,7 +178,9 @@ sample_rss() {
 }
 stop_sampler() { kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null; forget_pid "$SAMPLER"; }
 
-row() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$ROWS"; }  # id kind label offered base
+# wanted ROW...: true when --only is not given or names one of the rows.
+wanted() { local r; [ -z "$ONLY" ] && return 0; for r; do [[ $ONLY == *",$r,"* ]] && return 0; done; return 1; }
+row() { wanted "$1" && printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$ROWS"; }  # id kind label offered base
 
 # ---------------------------------------------------------------------------------------
 # rsyslog: present, or installed from Debian's package without starting any service.
@@ -230,6 +237,7 @@ EOF
 #   SYSTEM: ref | dn | rsyslog-default | rsyslog-tuned; RATE 0 = full speed.
 udp_row() {
   local rowid="$1" sys="$2" rate="$3" fsync="$4"
+  wanted "$rowid" || return
   local dir="$TMP/run"
   rm -rf "$dir"; mkdir -p "$dir"
   local file ack="" pid port
@@ -239,8 +247,9 @@ udp_row() {
     ref)
       start_proc ref "$REFRECV" --port 0 --out "$dir/notes.log" || return
       file="$dir/notes.log"; pid=$SPID; port=$(port_of "$SLINE") ;;
-    dn)
-      start_proc dailynetd "$DAILYNETD" --port 0 --data "$dir/data" --fsync "$fsync" || return
+    dn|dn-nogso)
+      local gso=on; [ "$sys" = dn-nogso ] && gso=off
+      start_proc dailynetd env DAILYNETD_GSO=$gso "$DAILYNETD" --port 0 --data "$dir/data" --fsync "$fsync" || return
       file="$dir/data/notes.log"; pid=$SPID; port=$(port_of "$SLINE") ;;
     rsyslog-*)
       [ -n "$RSYSLOGD" ] || return
@@ -255,7 +264,7 @@ udp_row() {
       file="$dir/out.log" ;;
   esac
   [ -n "$port" ] || { log "$sys: no port in '$SLINE'"; stop_proc "$pid"; return; }
-  [ "$rate" != 0 ] && case "$sys" in ref|dn) ack=--ack ;; esac
+  [ "$rate" != 0 ] && case "$sys" in ref|dn*) ack=--ack ;; esac
   local tmo=120
   [ "$rate" != 0 ] && tmo=$(( N / rate * 2 + 30 ))
   local c0 c1 out
@@ -273,6 +282,7 @@ udp_row() {
   put "$rowid" cpu "$(awk -v a="$c0" -v b="$c1" -v n="$stored" 'BEGIN{printf "%.3f", n ? (b-a)/n : 0}')"
   put "$rowid" achieved "$(field achieved "$out")"
   [ -n "$ack" ] && put "$rowid" p99 "$(field p99_us "$out")"
+  [ -n "$ack" ] && put "$rowid" p50 "$(field p50_us "$out")"
   put "$rowid" psi "$(psi10)"
   log "$rowid: stored $stored of $N, $rate_s notes/s, elapsed $elapsed s, loadgen: $out"
 }
@@ -293,6 +303,7 @@ probe_client() {
 }
 send_row() {
   local rowid="$1" fsync="$2" dir="$TMP/run"
+  wanted "$rowid" || return
   rm -rf "$dir"; mkdir -p "$dir"
   start_proc dailynetd "$DAILYNETD" --port 0 --data "$dir/data" --fsync "$fsync" || return
   local pid=$SPID port; port=$(port_of "$SLINE")
@@ -320,6 +331,7 @@ T_INTAKE=$(( N / 2 ))           # notes sent at 100k/s in the two load tests
 [ "$T_INTAKE" -gt 500000 ] && T_INTAKE=500000
 DL_REPEAT=5
 store_block() {
+  wanted history sendfile from_ip from_one from_one_reuse mem_history mem_from startup t6 t5 t5copy || return
   local dir="$TMP/store"
   rm -rf "$dir"; mkdir -p "$dir"
   cp "$PRISTINE/notes.log" "$PRISTINE/notes.chk" "$dir/"
@@ -394,6 +406,7 @@ load_test() {
   put "$rowid" rate "$(field stored_rate "$out")"
   put "$rowid" achieved "$(field achieved "$out")"
   put "$rowid" p99 "$(field p99_us "$out")"
+  put "$rowid" p50 "$(field p50_us "$out")"
   put "$rowid" rss_kib "$(cat "$TMP/$rowid.rss")"
   put "$rowid" conns "$open"
   put "$rowid" downloads "$(field downloads "$dl")"
@@ -444,6 +457,7 @@ k() { echo "$(( $1 / 1000 ))k/s"; }
 [ "$QUERIES_ONLY" = 1 ] || {
 row ref udp "reference receiver (recvmmsg, 1 write, sendmmsg)" "full" ref
 row dn_never udp "dailynetd --fsync never" "full" ref
+row dn_never_nogso udp "dailynetd --fsync never, GSO off" "full" ref
 row dn_everysec udp "dailynetd --fsync everysec" "full" ref
 row dn_always udp "dailynetd --fsync always" "full" ref
 row rs_default udp "rsyslog default (imudp, omfile)" "full" ref
@@ -488,26 +502,33 @@ machine_load() { echo "load average $(cut -d' ' -f1-3 /proc/loadavg)$( [ -r /pro
 log "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), kernel $(uname -r), $(awk '/^MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo) RAM"
 log "at start: $(machine_load)"
 log "N=$N, $REPS repetition(s), temp dir $TMP"
+REP=0; put run n "$N"   # what the losses of the --results rows are counted against
 LINES="$TMP/lines.txt"
-"$LOADGEN" --make-lines "$LINES" -n "$N" --tag send
-if probe_client; then CLIENT_OK=1; else log "client: bin/dailynet has no working 'send' yet: its rows are skipped"; fi
-
-log "building the $N-note store (notes.log written directly; notes.chk rebuilt by a first start)"
-PRISTINE="$TMP/pristine"
-mkdir -p "$PRISTINE"
-"$LOADGEN" --make-store "$PRISTINE/notes.log" -n "$N" --sources 10 --tag store
-if start_proc dailynetd "$DAILYNETD" --port 0 --data "$PRISTINE" --fsync never; then
-  log "first start (rebuilding notes.chk): $SREADY_MS ms: $SLINE"
-  stop_proc "$SPID"
+if wanted send_never send_always; then
+  "$LOADGEN" --make-lines "$LINES" -n "$N" --tag send
+  if probe_client; then CLIENT_OK=1; else log "client: bin/dailynet has no working 'send' yet: its rows are skipped"; fi
 fi
-rm -f "$PRISTINE/LOCK"
-[ -s "$PRISTINE/notes.chk" ] || { echo "bench.sh: the server did not rebuild notes.chk" >&2; exit 1; }
+
+if wanted history sendfile from_ip from_one from_one_reuse mem_history mem_from startup t6 t5 t5copy \
+    q_match q_grep_pipe q_grep_null q_last q_since q_load; then
+  log "building the $N-note store (notes.log written directly; notes.chk rebuilt by a first start)"
+  PRISTINE="$TMP/pristine"
+  mkdir -p "$PRISTINE"
+  "$LOADGEN" --make-store "$PRISTINE/notes.log" -n "$N" --sources 10 --tag store
+  if start_proc dailynetd "$DAILYNETD" --port 0 --data "$PRISTINE" --fsync never; then
+    log "first start (rebuilding notes.chk): $SREADY_MS ms: $SLINE"
+    stop_proc "$SPID"
+  fi
+  rm -f "$PRISTINE/LOCK"
+  [ -s "$PRISTINE/notes.chk" ] || { echo "bench.sh: the server did not rebuild notes.chk" >&2; exit 1; }
+fi
 
 for ((REP = 1; REP <= REPS; REP++)); do
   log "=== repetition $REP of $REPS"
   if [ "$QUERIES_ONLY" = 1 ]; then query_block; continue; fi
   udp_row ref ref 0 -
   udp_row dn_never dn 0 never
+  udp_row dn_never_nogso dn-nogso 0 never
   udp_row dn_everysec dn 0 everysec
   udp_row dn_always dn 0 always
   udp_row rs_default rsyslog-default 0 -
