@@ -19,6 +19,9 @@ Builds its own tools first (make bench-tools); needs bin/dailynetd (run `make`).
   --no-rsyslog     leave the rsyslog rows out
   --results FILE   also keep the raw per-run measurements (TSV) in FILE (scripts/plot.sh
                    draws them)
+  --scale LIST     also the scale rows: for each store size in LIST (e.g. "100000 1000000
+                   10000000"), start-up time and RSS, HISTORY LAST 100 and HISTORY SINCE a
+                   recent time (rows scale_N; run once, not per repetition)
   --only ROWS      run only these rows (comma-separated ids, e.g. ref,dn_never,dn_never_nogso;
                    the ids are the first column of --results)
   --keep           keep the temporary directory (logs) and say where it is
@@ -47,6 +50,7 @@ RESULTS_OUT=""
 KEEP=0
 QUERIES_ONLY=0
 ONLY=""
+SCALE=""
 while [ $# -gt 0 ]; do
   case "$1" in
     -n) N="${2:?-n wants a number}"; shift 2 ;;
@@ -56,6 +60,7 @@ while [ $# -gt 0 ]; do
     --results) RESULTS_OUT="${2:?--results wants a file}"; shift 2 ;;
     --keep) KEEP=1; shift ;;
     --queries) QUERIES_ONLY=1; shift ;;
+    --scale) SCALE="${2:?--scale wants store sizes}"; shift 2 ;;
     --only) ONLY=",${2:?--only wants row ids},"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -179,7 +184,7 @@ sample_rss() {
 stop_sampler() { kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null; forget_pid "$SAMPLER"; }
 
 # wanted ROW...: true when --only is not given or names one of the rows.
-wanted() { local r; [ -z "$ONLY" ] && return 0; for r; do [[ $ONLY == *",$r,"* ]] && return 0; done; return 1; }
+wanted() { local r; [ -z "$ONLY" ] && return 0; for r; do [[ $r == scale_* ]] && return 0; [[ $ONLY == *",$r,"* ]] && return 0; done; return 1; }
 row() { wanted "$1" && printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$ROWS"; }  # id kind label offered base
 
 # ---------------------------------------------------------------------------------------
@@ -453,6 +458,40 @@ query_block() {
 
 # ---------------------------------------------------------------------------------------
 # Rows, in table order (--queries: the query rows alone).
+# scale_block NS: one store of NS notes (10 sources, 1 ms apart): start-up, RSS, and the
+# latency of two small queries on it, each the mean of 20 commands on fresh connections.
+scale_block() {
+  local ns="$1" dir="$TMP/scale"
+  rm -rf "$dir"; mkdir -p "$dir"
+  log "scale $ns: building the store"
+  "$LOADGEN" --make-store "$dir/notes.log" -n "$ns" --sources 10 --tag scale
+  start_proc dailynetd "$DAILYNETD" --port 0 --data "$dir" --fsync never || return
+  log "scale $ns: first start (rebuilds notes.chk) after $SREADY_MS ms"
+  stop_proc "$SPID"; rm -f "$dir/LOCK"
+  sync
+  start_proc dailynetd "$DAILYNETD" --port 0 --data "$dir" --fsync never || return
+  local pid=$SPID port; port=$(port_of "$SLINE")
+  put "scale_$ns" ready_ms "$SREADY_MS"
+  put "scale_$ns" rss_kib "$(rss_kib "$pid")"
+  # The store's note i has TIME 1795000000000 + i - 1 ms: SINCE the 100th newest.
+  local since out secs
+  since=$(date -u -d "@$(( (1795000000000 + ns - 100) / 1000 ))" +%Y-%m-%dT%H:%M:%S).$(printf '%03d' $(( (1795000000000 + ns - 100) % 1000 )))Z
+  out=$(timeout -k 5 300 "$TCPDRAIN" --to "127.0.0.1:$port" --repeat 20 --fresh --cmd "HISTORY LAST 100" | tail -1)
+  secs=$(field seconds "$out")
+  put "scale_$ns" last100_ms "$(awk -v s="$secs" 'BEGIN{printf "%.3f", s * 1000 / 20}')"
+  log "scale $ns: HISTORY LAST 100 x20: $out"
+  out=$(timeout -k 5 300 "$TCPDRAIN" --to "127.0.0.1:$port" --repeat 20 --fresh --cmd "HISTORY SINCE $since" | tail -1)
+  secs=$(field seconds "$out")
+  put "scale_$ns" since_ms "$(awk -v s="$secs" 'BEGIN{printf "%.3f", s * 1000 / 20}')"
+  put "scale_$ns" since_lines "$(field lines "$out")"
+  log "scale $ns: HISTORY SINCE $since x20: $out"
+  log "scale $ns: ready $SREADY_MS ms, RSS $(rss_kib "$pid") KiB"
+  stop_proc "$pid"
+  rm -rf "$dir"
+}
+
+# ---------------------------------------------------------------------------------------
+# Rows, in table order.
 k() { echo "$(( $1 / 1000 ))k/s"; }
 [ "$QUERIES_ONLY" = 1 ] || {
 row ref udp "reference receiver (recvmmsg, 1 write, sendmmsg)" "full" ref
@@ -496,6 +535,7 @@ row q_grep_null dl "grep -F -i plumber notes.log > /dev/null" "-" q_grep_pipe
 row q_last lat "HISTORY LAST 1000" "1 conn" q_last
 row q_since lat "HISTORY SINCE <TIME of the last 1,000 notes>" "1 conn" q_last
 row q_load load "intake during 4 HISTORY MATCH scans back to back" "100k/s" -
+for ns in $SCALE; do row "scale_$ns" scale "store of $ns notes" "-" -; done
 
 # ---------------------------------------------------------------------------------------
 machine_load() { echo "load average $(cut -d' ' -f1-3 /proc/loadavg)$( [ -r /proc/pressure/cpu ] && echo "; CPU pressure $(head -1 /proc/pressure/cpu | cut -d' ' -f2-4)")"; }
@@ -548,6 +588,8 @@ for ((REP = 1; REP <= REPS; REP++)); do
   store_block
   query_block
 done
+REP=1
+for ns in $SCALE; do scale_block "$ns"; done
 
 # ---------------------------------------------------------------------------------------
 # The table: medians over the repetitions; ratios are per repetition (row / its base row of
@@ -624,6 +666,9 @@ END {
       } else note = "no result";
     } else if (k == "mem") {
       if (cnt[r SUBSEP "per_conn_kib"]) note = "VmRSS growth per connection " thou(median(r SUBSEP "per_conn_kib")) " KiB (runs " runs(r SUBSEP "per_conn_kib", "%d") "), peak VmRSS " sprintf("%.1f", median(r SUBSEP "peak_kib") / 1024) " MiB";
+    } else if (k == "scale") {
+      if (cnt[r SUBSEP "ready_ms"]) note = sprintf("ready after %.0f ms; VmRSS %.1f MiB; HISTORY LAST 100 %.2f ms; HISTORY SINCE (last 100 notes) %.2f ms", median(r SUBSEP "ready_ms"), median(r SUBSEP "rss_kib") / 1024, median(r SUBSEP "last100_ms"), median(r SUBSEP "since_ms"));
+      else note = "no result";
     } else if (k == "startup") {
       if (cnt[r SUBSEP "ready_ms"]) {
         recv = thou(median(r SUBSEP "notes")) " notes";
