@@ -30,8 +30,8 @@ Builds its own tools first (make bench-tools); needs bin/dailynetd (run `make`).
   -h, --help       this text
 
 Rows: the reference receiver (scripts/bench/refrecv), dailynetd --fsync never / everysec /
-always at full speed from one sender (never also with GSO replies off, DAILYNETD_GSO=off), dailynetd (--fsync everysec) at fixed 50k/100k/200k
-notes/s (the reference too at 100k/200k), rsyslog (imudp -> omfile, private config, foreground) default and tuned at full
+always at full speed from one sender (never also with GSO replies off, DAILYNETD_GSO=off),
+dailynetd (--fsync everysec) at fixed 50k/100k/200k notes/s (the reference too at 100k/200k), rsyslog (imudp -> omfile, private config, foreground) default and tuned at full
 speed and 50k/100k, `dailynet send` of N lines (when the client supports it), HISTORY of the
 N-note store vs raw sendfile() of the same file, HISTORY FROM, start-up time and RSS,
 intake at 100k/s during 8 back-to-back downloads, and 1,000 TCP connections (950 idle,
