@@ -259,6 +259,11 @@ run_mode() {
     printf -v name 'k%04d-v' "$k"
     start_sender "$name" "$SURVIVOR_NOTES" "$((CHUNK / 2 + 1))" "survivor note"
     SURV_PID=$SEND_PID SURV_FEED=$FEED_PID SURV_ACKS=$D/acks/$name
+    # The survivor must have reached this server once before the crash: a sender that never
+    # got an answer and then meets "port unreachable" rightly reports "no server" (exit 4).
+    # On a loaded machine its first acknowledgement can take longer than the shortest delay.
+    survivor_started() { [[ -s $SURV_ACKS ]]; }
+    dn_poll 20 survivor_started || true
     delay=$((KMIN + RANDOM % (KMAX - KMIN + 1)))
     sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
     running=0
