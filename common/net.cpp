@@ -170,13 +170,13 @@ std::optional<AddrFilter> parse_addr_filter(std::string_view s) {
   uint16_t p = 0;
   if (has_port) {
     auto pp = parse_port(port);
-    if (!pp || *pp == 0) return std::nullopt;
+    if (!pp) return std::nullopt;
     p = *pp;
   }
   auto a = SockAddr::from_ip(ip, 0);
   if (!a) return std::nullopt;
   a->normalize();
-  return AddrFilter{a->ip_string(), p};
+  return AddrFilter{a->ip_string(), p, has_port};
 }
 
 std::optional<Cidr> parse_cidr(std::string_view s) {

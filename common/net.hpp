@@ -43,7 +43,8 @@ std::optional<SockAddr> parse_endpoint(std::string_view s);
 struct AddrFilter {
   std::string ip;
   uint16_t port = 0;
-  bool any_port() const noexcept { return port == 0; }
+  bool has_port = false;  // "IP:PORT" (port 0 too: whatever CLIENTS prints, FROM takes)
+  bool any_port() const noexcept { return !has_port; }
 };
 std::optional<AddrFilter> parse_addr_filter(std::string_view s);
 

@@ -19,9 +19,10 @@
 namespace {
 int g_signal_pipe = -1;
 
-extern "C" void on_stop_signal(int) {
+// Writes one byte naming the signal to the self-pipe; the loop logs or stops on it.
+extern "C" void on_signal(int sig) {
   int saved = errno;
-  char c = 's';
+  char c = sig == SIGHUP ? 'h' : sig == SIGUSR1 ? '1' : sig == SIGUSR2 ? '2' : 's';
   ssize_t n = ::write(g_signal_pipe, &c, 1);
   (void)n;
   errno = saved;
@@ -49,6 +50,9 @@ int Server::start(std::string& error) {
   }
   RecoveryReport rep;
   if (!store_.open(cfg_.data_dir, cfg_.repair, rep, error)) return kExitStore;
+  if (rep.stale_lock_pid)
+    log_line(cfg_.data_dir + "/LOCK named pid " + std::to_string(rep.stale_lock_pid) +
+             ", which no longer runs a server here (it ended without cleaning up): taking it");
   if (rep.torn_bytes || rep.torn_records)
     log_line(store_.log_path() + ": torn tail cut at byte " + std::to_string(rep.torn_offset) +
              ": " + std::to_string(rep.torn_bytes) + " bytes of uncommitted notes" +
@@ -90,10 +94,12 @@ int Server::start(std::string& error) {
   }
   g_signal_pipe = self_pipe_[1];
   struct sigaction sa {};
-  sa.sa_handler = on_stop_signal;
+  sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::sigaction(SIGTERM, &sa, nullptr);
+  sa.sa_flags = SA_RESTART;
+  // SIGINT/SIGTERM stop; SIGHUP (logrotate, a closing terminal, systemctl reload) and
+  // SIGUSR1/2 are logged and ignored: there is no configuration to reload.
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2}) ::sigaction(sig, &sa, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
   ::signal(SIGXFSZ, SIG_IGN);  // a file size limit must fail the write (EFBIG), not kill us
 
@@ -153,13 +159,7 @@ void Server::update_interest() {
 }
 
 void Server::turn(int64_t now_ms) {
-  if (loop_.readable(self_pipe_[0])) {
-    char buf[16];
-    while (::read(self_pipe_[0], buf, sizeof buf) > 0) {
-    }
-    stopping_ = true;
-    log_line("stopping: signal received");
-  }
+  if (loop_.readable(self_pipe_[0])) on_signals();
   int64_t wall = wall_ms();
   if (loop_.readable(intake_.fd()) || udp_more_) udp_more_ = intake_.read_turn(wall);
   for (size_t i = 0; i < sessions_.size(); ++i) {
@@ -183,6 +183,22 @@ void Server::turn(int64_t now_ms) {
   if (n) next_writer_ = (next_writer_ + 1) % n;
   close_finished();
   if (now_ms - last_timer_ms_ >= 200) check_timers(now_ms);
+}
+
+void Server::on_signals() {
+  char buf[64];
+  ssize_t n;
+  while ((n = ::read(self_pipe_[0], buf, sizeof buf)) > 0) {
+    for (ssize_t i = 0; i < n; ++i) {
+      const char* name = buf[i] == 'h' ? "SIGHUP" : buf[i] == '1' ? "SIGUSR1" : "SIGUSR2";
+      if (buf[i] != 's')
+        log_line(std::string(name) + " received and ignored (dailynetd has no configuration "
+                                     "to reload; SIGTERM stops it)");
+      else if (!stopping_)
+        log_line("stopping: signal received");
+      stopping_ = stopping_ || buf[i] == 's';
+    }
+  }
 }
 
 void Server::commit(int64_t now_ms) {

@@ -37,6 +37,7 @@ class Server {
  private:
   void build_index();
   void turn(int64_t now_ms);
+  void on_signals();  // reads the self-pipe: logs SIGHUP/SIGUSR1/SIGUSR2, stops on the rest
   void commit(int64_t now_ms);
   void on_accept(Fd fd, const SockAddr& peer);
   void close_finished();

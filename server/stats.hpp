@@ -55,6 +55,7 @@ Refusal refusal_of(NoteError e) noexcept;
   X(udp_duplicates, "udp_duplicates_answered", "retried notes answered with their first seq")   \
   X(udp_out_of_order, "udp_out_of_order", "marked datagrams answered WAIT")                     \
   X(udp_dropped_allow, "udp_dropped_not_allowed", "datagrams from outside --allow, unanswered") \
+  X(udp_dropped_port_zero, "udp_dropped_port_zero", "datagrams from source port 0: unanswerable, not stored") \
   X(udp_replies_dropped, "udp_replies_dropped", "replies lost to a full send queue")            \
   X(udp_replies_gso, "udp_replies_gso", "replies sent inside GSO (UDP_SEGMENT) messages")       \
   X(udp_gso_fallback, "udp_gso_fallback", "1 once the kernel refused UDP_SEGMENT")              \

@@ -90,9 +90,15 @@ bool read_file(int fd, uint64_t size, std::string& out, const std::string& path,
 
 }  // namespace
 
-Store::~Store() { release_recovery(); }
+Store::~Store() {
+  release_recovery();
+  // A clean stop leaves an empty LOCK: a PID found there at start names a server that ended
+  // without stopping (kill -9, a crash), and the start says so.
+  if (locked_ && ::ftruncate(lock_.get(), 0) != 0) {
+  }
+}
 
-bool Store::lock_dir(std::string& error) {
+bool Store::lock_dir(uint64_t& stale_pid, std::string& error) {
   std::string path = dir_ + "/LOCK";
   lock_.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
   if (!lock_.valid()) {
@@ -109,6 +115,15 @@ bool Store::lock_dir(std::string& error) {
             "; stop it or pass another --data";
     return false;
   }
+  // flock is released whenever a process ends, however it ends; a PID left in the file
+  // names a server that is gone. Say so, and take the store.
+  char old[32] = {0};
+  ssize_t got = ::pread(lock_.get(), old, sizeof old - 1, 0);
+  if (auto prev = parse_u64(std::string_view(old, got > 0 ? static_cast<size_t>(got) : 0)
+                                .substr(0, std::string_view(old).find('\n')));
+      prev && *prev > 0 && *prev != static_cast<uint64_t>(::getpid()))
+    stale_pid = *prev;
+  locked_ = true;
   std::string pid = std::to_string(::getpid()) + "\n";
   if (::ftruncate(lock_.get(), 0) != 0 ||
       ::pwrite(lock_.get(), pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
@@ -124,7 +139,7 @@ bool Store::open(const std::string& dir, bool repair, RecoveryReport& report,
   while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
   log_path_ = dir_ + "/notes.log";
   chk_path_ = dir_ + "/notes.chk";
-  if (!mkdir_p(dir_, error) || !lock_dir(error)) return false;
+  if (!mkdir_p(dir_, error) || !lock_dir(report.stale_lock_pid, error)) return false;
   log_.reset(::open(log_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
   if (!log_.valid()) {
     error = "cannot open " + log_path_ + ": " + errno_text(errno);

@@ -48,6 +48,7 @@ struct RecoveryReport {
   bool rebuilt_checks = false;  // notes.chk was missing and rebuilt from notes.log
   std::string repaired_to;      // side file that received damaged bytes (--repair)
   uint64_t repaired_bytes = 0;
+  uint64_t stale_lock_pid = 0;  // LOCK named this PID, which no longer holds it
 };
 
 // One note the server wants committed; addr and text point into the caller's buffers.
@@ -103,7 +104,7 @@ class Store {
   void release_recovery() noexcept;
 
  private:
-  bool lock_dir(std::string& error);
+  bool lock_dir(uint64_t& stale_pid, std::string& error);
   bool recover(bool repair, RecoveryReport& report, std::string& error);
   bool rewrite(const std::string& log, const std::string& chk, std::string& error);
 
@@ -113,6 +114,7 @@ class Store {
   uint64_t chk_size_ = 0;
   uint64_t last_seq_ = 0;
   bool dirty_ = false;
+  bool locked_ = false;  // this process holds the flock on LOCK
   std::vector<uint64_t> offsets_;
   std::vector<uint64_t> seqs_;
   // Filled by recover() and dropped by release_recovery().

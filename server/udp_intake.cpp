@@ -98,6 +98,10 @@ void UdpIntake::on_datagram(uint32_t slot, size_t len, bool truncated, int64_t n
     ++stats_.udp_dropped_allow;  // no reply: the server must not answer strangers
     return;
   }
+  if (peer.port() == 0) {
+    ++stats_.udp_dropped_port_zero;  // no reply can reach it: never stored (SPEC Server)
+    return;
+  }
   ++stats_.udp_datagrams;
   addr_len_[slot] = static_cast<uint8_t>(peer.format(&addr_text_[slot * 64]));
   if (truncated) {
