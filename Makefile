@@ -63,12 +63,14 @@ $(BUILD)/tests/integration_tests: $(call obj,$(INTEG_SRC) $(COMMON_SRC))
 run: all
 	$(BIN)/dailynetd
 
-# Test-only dependencies: Debian's doctest-dev (required) and groff-base (the man page test
-# renders the pages with it). Installed when missing if we are root.
+# Test-only dependencies: Debian's doctest-dev (required), groff-base (the man page test
+# renders the pages with it) and less (the session's pager test). Installed when missing if we
+# are root.
 deps:
 	@need=""; \
 	if [ ! -f /usr/include/doctest/doctest.h ] && [ ! -f /usr/include/doctest.h ]; then need="doctest-dev"; fi; \
 	if ! command -v groff >/dev/null; then need="$$need groff-base"; fi; \
+	if ! command -v less >/dev/null; then need="$$need less"; fi; \
 	if [ -n "$$need" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing test dependencies:$$need"; \

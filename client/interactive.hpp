@@ -11,18 +11,23 @@ namespace client {
 
 // What a line typed at the prompt asks for.
 struct ReplInput {
-  enum class Kind { empty, note, help, sync, quit, who, from, mine, unknown, bad_from } kind =
-      Kind::empty;
+  enum class Kind {
+    empty, note, help, sync, quit, who, from, mine, unknown, bad_from, clear, find, today
+  } kind = Kind::empty;
   std::string arg;  // note: its text; from: the address; unknown: the command as typed
 };
 
-// h/help/?, r/sync, q/quit and the /-forms (surrounding blanks ignored) are commands; a line
-// starting with '\' is a note without that backslash; any other non-blank line is a note,
-// sent exactly as typed.
+// h/help/?, r/sync, q/quit/exit/:q, clear and the /-forms (surrounding blanks ignored) are
+// commands; a line starting with '\' is a note without that backslash (`\exit` sends
+// "exit"); any other non-blank line is a note, sent exactly as typed.
 ReplInput classify_input(std::string_view line);
 
-// $PAGER, "less -FRX" when unset; "" (no pager) when set empty or to "cat".
+// $PAGER, "less" when unset (LESS=FRX unless LESS is set); "" (no pager) when set empty or
+// to "cat".
 std::string pager_command();
+// The command with `+G` added when it runs less, so that it opens at the end: the newest
+// note (pager.cpp).
+std::string pager_at_newest(const std::string& command);
 // A pager process (`sh -c command`) fed through a pipe, the way git log does it. Owns the
 // child and the pipe's write end; finish() (or the destructor) closes and waits. While it
 // runs, SIGINT is left to the pager (less uses it) and SIGPIPE is ignored, so quitting the

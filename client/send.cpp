@@ -15,7 +15,9 @@
 #include "../common/protocol.hpp"
 #include "commands.hpp"
 #include "format.hpp"
+#include "line_editor.hpp"
 #include "line_reader.hpp"
+#include "outbox.hpp"
 #include "progress.hpp"
 #include "terminal.hpp"
 #include "udp_sender.hpp"
@@ -54,6 +56,10 @@ class SendCommand {
       report(error);
       return kExitUnreachable;
     }
+    // Notes an earlier session left unacknowledged for this server go first (outbox.hpp).
+    int outbox_rc = send_outbox(o_, sender_.peer(), nullptr);
+    if (outbox_rc != kExitOk && outbox_rc != kExitRefused) return outbox_rc;
+    if (outbox_rc == kExitRefused) any_refused_ = true;
     start_us_ = mono_us();
     progress_.start(start_us_);
     if (!o_.args.empty()) {
@@ -151,6 +157,11 @@ class SendCommand {
       if (i) note += ' ';
       note += o_.args[i];
     }
+    if (!note.empty() && is_blank(note)) {
+      any_refused_ = true;
+      say_error("note refused: nothing but spaces (not sent)");
+      return;
+    }
     if (!check(note, 0)) return;
     ++added_;
     sender_.add(note, 1);
@@ -174,7 +185,12 @@ class SendCommand {
           if (!in.next(line)) break;
           ++lineno;
           if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-          if (line.empty() || !check(line, lineno)) continue;
+          if (line.empty()) continue;
+          if (is_blank(line)) {
+            ++blank_;
+            continue;
+          }
+          if (!check(line, lineno)) continue;
           pending = line;
           have_pending = true;
         }
@@ -251,7 +267,13 @@ class SendCommand {
       case UdpSender::Failure::refused_datagram:
         report(sender_.failure_message());
         return kExitRefused;
+      case UdpSender::Failure::rate_limited:
+        report(sender_.failure_message() + "; " + counted(unsettled + unsent_, "note") +
+               " not stored");
+        return kExitRefused;
     }
+    if (blank_ && is_terminal(2))
+      report("skipped " + counted(blank_, "blank line") + " (nothing but spaces)");
     if (read_failed_) return kExitRefused;
     return any_refused_ ? kExitRefused : kExitOk;
   }
@@ -262,7 +284,7 @@ class SendCommand {
   bool stdout_tty_;
   uint64_t drawn_added_ = 0, drawn_acked_ = 0;  // what the progress line shows
   std::string out_;
-  uint64_t added_ = 0, unsent_ = 0;
+  uint64_t added_ = 0, unsent_ = 0, blank_ = 0;
   bool any_refused_ = false, read_failed_ = false;
   int64_t start_us_ = 0;
 };

@@ -124,7 +124,11 @@ size_t UdpSender::window_now() const noexcept { return heard_ ? slots_.size() : 
 
 bool UdpSender::add(std::string_view note, uint64_t tag) {
   if (failure_ != Failure::none) return false;
-  if (form_count_ == kMaxMarkedNotes ||
+  if (!overflow_.empty()) {
+    refill(mono_ms(), 0);
+    if (!overflow_.empty()) return false;  // repacked notes go first, in order
+  }
+  if (form_count_ >= max_batch_ ||
       (form_count_ > 0 && kHeaderMax + form_body_.size() + note.size() + 1 > kPackBytes)) {
     if (!flush()) return false;
   }
@@ -132,16 +136,24 @@ bool UdpSender::add(std::string_view note, uint64_t tag) {
   form_body_ += '\n';
   form_tags_[form_count_++] = tag;
   ++next_msg_;
-  if (form_count_ == kMaxMarkedNotes) flush();  // full: out it goes, if the window allows
+  if (form_count_ >= max_batch_) flush();  // full: out it goes, if the window allows
   return true;
 }
 
 bool UdpSender::flush() {
+  if (!overflow_.empty()) refill(mono_ms(), 0);
   if (form_count_ == 0) return true;
   if (in_window_ >= window_now() || failure_ != Failure::none) return false;
+  form_slot(next_msg_ - form_count_, mono_ms(), 0);
+  return true;
+}
+
+// The datagram being formed (form_body_, form_count_ notes from message `first`) into the
+// next window slot; sent now, or (hold_until later than now) when that time comes.
+void UdpSender::form_slot(uint64_t first, int64_t now, int64_t hold_until) {
   Slot& s = slot_at(in_window_);
   ++in_window_;
-  s.first = next_msg_ - form_count_;
+  s.first = first;
   s.count = form_count_;
   // floor: the lowest message not settled here (the oldest datagram in the window).
   uint64_t floor = in_window_ > 1 ? slot_at(0).first : s.first;
@@ -166,10 +178,72 @@ bool UdpSender::flush() {
   form_body_.clear();
   form_count_ = 0;
   ++counters_.datagrams;
-  int64_t now = mono_ms();
   s.first_sent_ms = now;
+  if (hold_until > now) {
+    s.sent_ms = now;
+    s.err_wait = true;  // on_timers sends it (and those after it) when due
+    s.due_ms = hold_until;
+    return;
+  }
   send_slot(s, now);
-  return true;
+}
+
+void UdpSender::repack(size_t from_k, int64_t now, int64_t hold_until) {
+  std::deque<Queued> q;
+  auto take = [&q](std::string_view body, uint64_t first, const uint64_t* tags, uint32_t count) {
+    size_t pos = 0;
+    for (uint32_t i = 0; i < count; ++i) {
+      size_t e = body.find('\n', pos);
+      q.push_back({first + i, tags[i], std::string(body.substr(pos, e - pos))});
+      pos = e + 1;
+    }
+  };
+  for (size_t k = from_k; k < in_window_; ++k) {
+    Slot& t = slot_at(k);
+    take(std::string_view(t.bytes).substr(t.body), t.first, t.tags, t.count);
+    t.state = State::free;
+  }
+  in_window_ = from_k;
+  for (auto& o : overflow_) q.push_back(std::move(o));
+  take(form_body_, next_msg_ - form_count_, form_tags_, form_count_);
+  form_body_.clear();
+  form_count_ = 0;
+  overflow_ = std::move(q);
+  refill(now, hold_until);
+}
+
+void UdpSender::refill(int64_t now, int64_t hold_until) {
+  while (!overflow_.empty() && in_window_ < window_now() && failure_ == Failure::none) {
+    uint64_t first = overflow_.front().msg;
+    while (!overflow_.empty() && form_count_ < max_batch_ &&
+           (form_count_ == 0 ||
+            kHeaderMax + form_body_.size() + overflow_.front().text.size() + 1 <= kPackBytes)) {
+      form_body_ += overflow_.front().text;
+      form_body_ += '\n';
+      form_tags_[form_count_++] = overflow_.front().tag;
+      overflow_.pop_front();
+    }
+    form_slot(first, now, hold_until);
+  }
+}
+
+std::vector<std::pair<uint64_t, std::string>> UdpSender::unsettled() const {
+  std::vector<std::pair<uint64_t, std::string>> v;
+  auto take = [&v](std::string_view body, uint64_t first, uint32_t count) {
+    size_t pos = 0;
+    for (uint32_t i = 0; i < count; ++i) {
+      size_t e = body.find('\n', pos);
+      v.emplace_back(first + i, std::string(body.substr(pos, e - pos)));
+      pos = e + 1;
+    }
+  };
+  for (size_t k = 0; k < in_window_; ++k) {
+    const Slot& t = slots_[(head_ + k) % slots_.size()];
+    take(std::string_view(t.bytes).substr(t.body), t.first, t.count);
+  }
+  for (const auto& o : overflow_) v.emplace_back(o.msg, o.text);
+  take(form_body_, next_msg_ - form_count_, form_count_);
+  return v;
 }
 
 int UdpSender::rto_ms(const Slot& s, int64_t now) const noexcept {
@@ -243,8 +317,13 @@ void UdpSender::on_timers() {
     const Slot& s = slot_at(k);
     if (s.state == State::flight) oldest = std::min(oldest, s.first_sent_ms);
   }
-  if (oldest != INT64_MAX &&
+  if (oldest != INT64_MAX && !settings_.keep_trying &&
       now - std::max(oldest, last_progress_ms_) >= settings_.timeout_ms) {
+    if (rate_since_ms_ >= 0 && now - last_reply_ms_ < settings_.timeout_ms) {
+      fail(Failure::rate_limited, "rate limited by " + peer_text_ + " (UDP): no note taken for " +
+                                      std::to_string(settings_.timeout_ms / 1000) + " s");
+      return;
+    }
     std::string why;
     if (stale_wait_)
       why = " (it keeps asking for message " + std::to_string(stale_wait_) +
@@ -262,7 +341,7 @@ void UdpSender::on_timers() {
       return;
     }
     ++s.timeouts;
-    if (s.sends >= 200) {  // a bound on livelock (e.g. a server that keeps asking for more)
+    if (s.sends >= 200 && !settings_.keep_trying) {  // a bound on livelock (e.g. a server that keeps asking for more)
       fail(Failure::no_ack, "no acknowledgement from " + peer_text_ + " (UDP) after " +
                                 std::to_string(s.sends) + " tries of message " +
                                 std::to_string(s.first));
@@ -291,8 +370,8 @@ void UdpSender::on_readable() {
 }
 
 void UdpSender::on_refused_port(int64_t now) {
-  if (heard_) {
-    // The server answered before: it is restarting (or was killed). Keep retrying until the
+  if (heard_ || settings_.keep_trying) {
+    // The server answered before (or we never give up): it is restarting (or was killed). Keep retrying until the
     // silence bound; the restarted server answers retries from its store.
     if (settings_.verbose)
       std::fprintf(stderr, "dailynet: %s (UDP) is not answering (port unreachable); retrying\n",
@@ -326,6 +405,7 @@ void UdpSender::on_reply(std::string_view text, int64_t now) {
         return;  // a duplicate answer, or not ours
       s->state = State::done;
       last_progress_ms_ = now;
+      rate_since_ms_ = -1;
       stale_wait_ = 0;
       on_progress(*s, now);
       s->ack_first = r->first;
@@ -379,17 +459,35 @@ void UdpSender::on_reply(std::string_view text, int64_t now) {
       }
       Slot* s = find_slot(r->first);
       if (!s || s->state != State::flight) return;
+      const bool rate = r->reason == kReasonRateLimited;
       if (s->err_since_ms < 0) s->err_since_ms = now;
-      if (now - s->err_since_ms >= settings_.timeout_ms) {
+      if (rate && rate_since_ms_ < 0) rate_since_ms_ = now;
+      if (!settings_.keep_trying && rate && now - rate_since_ms_ >= settings_.timeout_ms) {
+        fail(Failure::rate_limited, "rate limited by " + peer_text_ + " (UDP) for " +
+                                        std::to_string(settings_.timeout_ms / 1000) + " s");
+        return;
+      }
+      if (!settings_.keep_trying && !rate && now - s->err_since_ms >= settings_.timeout_ms) {
         fail(Failure::no_ack, "server at " + peer_text_ + " keeps answering '" + r->reason +
                                   "' for " + std::to_string(settings_.timeout_ms / 1000) +
                                   " s");
         return;
       }
       // Nothing taken (rate limited, store unavailable): back off, then go back from here.
+      int64_t backoff = std::min(50 << std::min(s->err_tries, 5), 2000);
+      int tries = s->err_tries + 1;
+      if (rate && s->count > 1) {
+        // The bucket may never hold this many tokens: smaller datagrams from here on.
+        max_batch_ = std::max<uint32_t>(1, std::min(max_batch_, s->count / 2));
+        size_t k = 0;
+        while (&slot_at(k) != s) ++k;
+        repack(k, now, now + backoff);
+        if (k < in_window_) slot_at(k).err_tries = tries;
+        return;
+      }
       s->err_wait = true;
-      s->due_ms = now + std::min(50 << std::min(s->err_tries, 5), 2000);
-      ++s->err_tries;
+      s->due_ms = now + backoff;
+      s->err_tries = tries;
       return;
     }
   }
@@ -445,6 +543,7 @@ void UdpSender::deliver_front() {
     head_ = (head_ + 1) % slots_.size();
     --in_window_;
   }
+  if (!overflow_.empty()) refill(mono_ms(), 0);
 }
 
 void UdpSender::wait(int timeout_ms) {

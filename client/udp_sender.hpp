@@ -5,8 +5,12 @@
 //
 // The rules it keeps (the server's side is in server/udp_intake.cpp):
 //  * a random 64-bit client id per sender; message numbers 1, 2, 3, ... in the order added;
-//  * up to 64 notes and about kPackBytes bytes per datagram; once formed, a datagram is never
-//    repacked: every retransmission is byte-identical, so the server can match it;
+//  * up to 64 notes and about kPackBytes bytes per datagram; once formed, a datagram is
+//    retransmitted byte-identical — except after "ERR <first> rate limited" (--rate: the
+//    server took nothing from <first> on), which halves the notes per datagram and repacks
+//    the datagrams not taken, message numbers unchanged, so a token bucket smaller than a
+//    datagram still lets every note in; rate refusals that last timeout_ms end it
+//    (Failure::rate_limited);
 //  * floor (in each header) = the lowest message number not yet settled here;
 //  * replies: OK (stored/refused, with seqs), WAIT <next> (resend from next: go back),
 //    ERR <first> <reason> (nothing taken: back off, resend), plain ERR (malformed: fatal);
@@ -25,9 +29,11 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "../common/fd.hpp"
@@ -53,7 +59,7 @@ class UdpSender {
   static constexpr size_t kMaxNote = kMaxDatagram - kHeaderMax - 1;  // the largest that fits
   static constexpr size_t kMaxWindow = 64;  // the server remembers 64 datagrams per client
 
-  enum class Failure { none, unreachable, no_ack, refused_datagram };
+  enum class Failure { none, unreachable, no_ack, refused_datagram, rate_limited };
 
   struct Settings {
     size_t window = 32;       // datagrams in flight
@@ -61,6 +67,9 @@ class UdpSender {
     int rto_min_ms = 150;
     int rto_max_ms = 2000;
     bool verbose = false;     // address used, unreachable retries, on stderr
+    // Never give up (the interactive session): silence, a port unreachable and refusals
+    // that last are retried until acknowledged, however long; the caller shows them pending.
+    bool keep_trying = false;
   };
 
   struct Counters {
@@ -76,6 +85,12 @@ class UdpSender {
   UdpSender(const UdpSender&) = delete;
   UdpSender& operator=(const UdpSender&) = delete;
 
+  // Continues an earlier sender's numbering (the outbox): its client id, and the message
+  // number of the next note added. Before the first add().
+  void resume(uint64_t client_id, uint64_t next_msg) noexcept {
+    client_id_ = client_id;
+    next_msg_ = next_msg;
+  }
   // Resolves host (getaddrinfo) and connects the socket to its first address.
   bool open(const std::string& host, uint16_t port, std::string& error);
 
@@ -86,7 +101,10 @@ class UdpSender {
   bool flush();
   bool forming() const noexcept { return form_count_ > 0; }
   // Nothing forming, nothing in flight.
-  bool idle() const noexcept { return form_count_ == 0 && in_window_ == 0; }
+  bool idle() const noexcept { return form_count_ == 0 && in_window_ == 0 && overflow_.empty(); }
+  // The notes added whose result has not been delivered yet, oldest first: message number
+  // and text (for the outbox).
+  std::vector<std::pair<uint64_t, std::string>> unsettled() const;
   // Every note added so far has had its result delivered.
   bool settled() const noexcept { return idle(); }
 
@@ -109,6 +127,8 @@ class UdpSender {
   // This socket's own address (after open).
   SockAddr local() const;
   uint64_t client_id() const noexcept { return client_id_; }
+  // The message number the next note added will get.
+  uint64_t next_msg() const noexcept { return next_msg_; }
 
   std::function<void(const NoteResult&)> on_result;
 
@@ -128,7 +148,14 @@ class UdpSender {
     uint64_t tags[64] = {};
   };
 
+  struct Queued {  // a note taken out of datagrams the server refused for rate, to repack
+    uint64_t msg, tag;
+    std::string text;
+  };
   bool connect_to(size_t i, std::string& error);
+  void form_slot(uint64_t first, int64_t now, int64_t hold_until);
+  void repack(size_t from_k, int64_t now, int64_t hold_until);
+  void refill(int64_t now, int64_t hold_until);
   size_t window_now() const noexcept;
   Slot& slot_at(size_t k) noexcept { return slots_[(head_ + k) % slots_.size()]; }
   Slot* find_slot(uint64_t msg) noexcept;  // the flight/done slot holding message msg
@@ -153,6 +180,9 @@ class UdpSender {
   uint32_t form_count_ = 0;
   uint64_t form_tags_[64] = {};
 
+  std::deque<Queued> overflow_;  // repacked notes waiting for room in the window
+  uint32_t max_batch_ = 64;      // notes per datagram; halved by each rate refusal
+  int64_t rate_since_ms_ = -1;   // first rate refusal since the last progress
   std::vector<Slot> slots_;  // ring of settings_.window slots
   size_t head_ = 0;          // the oldest datagram in the window
   size_t in_window_ = 0;     // datagrams in the window (in flight or done but not delivered)

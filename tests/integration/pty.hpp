@@ -35,12 +35,17 @@ class PtyChild {
       : PtyChild(argv, env, Redirect{}, rows, cols) {}
   PtyChild(const std::vector<std::string>& argv, const std::vector<std::string>& env,
            Redirect redirect = {}, unsigned short rows = 40, unsigned short cols = 120) {
+    // The client's state (line history, outbox) goes to a temporary directory, never $HOME;
+    // TERM is xterm unless set here (a CI runner may have none).
+    std::string state = "XDG_STATE_HOME=" + state_.path(), term = "TERM=xterm";
     winsize ws{};
     ws.ws_row = rows;
     ws.ws_col = cols;
     pid_ = ::forkpty(&master_, nullptr, nullptr, &ws);
     if (pid_ == 0) {
       ::unsetenv("NO_COLOR");
+      ::putenv(state.data());
+      ::putenv(term.data());
       for (const std::string& e : env) {
         if (!e.empty() && e[0] == '-') ::unsetenv(e.c_str() + 1);
         else ::putenv(const_cast<char*>(e.c_str()));
@@ -75,6 +80,10 @@ class PtyChild {
   PtyChild& operator=(const PtyChild&) = delete;
 
   bool started() const { return pid_ > 0 && master_ >= 0; }
+  pid_t pid() const { return pid_; }
+  int master() const { return master_; }
+  // The client's XDG_STATE_HOME (unless the test set its own).
+  const std::string& state_dir() const { return state_.path(); }
   // Ctrl-C makes the line discipline flush pending output, racing with what the program
   // prints in answer to the SIGINT; NOFLSH keeps that output for the test to read.
   void keep_output_on_interrupt() {
@@ -130,6 +139,7 @@ class PtyChild {
   std::string out;
 
  private:
+  TempDir state_;  // first: it outlives the child
   pid_t pid_ = -1;
   int master_ = -1;
   size_t mark_ = 0;

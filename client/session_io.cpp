@@ -1,0 +1,356 @@
+// session_io.cpp — the interactive session's drawing, sending, live notes and commands
+// (session.hpp). Every write to the terminal that is not the line itself goes "above": the
+// line is erased, the text written, the line drawn again.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "../common/clock.hpp"
+#include "../common/net.hpp"
+#include "../common/protocol.hpp"
+#include "color.hpp"
+#include "commands.hpp"
+#include "session.hpp"
+#include "state_files.hpp"
+#include "terminal.hpp"
+
+namespace client {
+
+namespace {
+
+constexpr int64_t kPendingShowMs = 700;  // unacknowledged this long: shown as pending
+constexpr size_t kLongLine = 1000;       // from this many bytes the prompt shows the count
+
+// Rows the text takes on a screen `cols` wide.
+size_t screen_rows(std::string_view text, int cols) {
+  size_t rows = 0, pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    size_t end = nl == std::string_view::npos ? text.size() : nl;
+    std::string_view line = text.substr(pos, end - pos);
+    size_t w = line.size() > 4096 ? line.size() : static_cast<size_t>(display_width(line));
+    rows += cols > 0 ? 1 + (w > 0 ? (w - 1) / static_cast<size_t>(cols) : 0) : 1;
+    pos = end + 1;
+  }
+  return rows;
+}
+
+}  // namespace
+
+const char kSessionHelp[] =
+    "Type a line and press Enter: it is stored as a note. Pasted text is always notes, one per\n"
+    "line (more than 10 lines: asked once). Notes by others appear above the prompt. Commands:\n"
+    "  h, help, ?        this help\n"
+    "  r, sync           show the notes added (by anyone) since the last one shown\n"
+    "  q, quit, exit, :q leave (so do Ctrl-D, and Ctrl-C on an empty line)\n"
+    "  clear             clear the screen (so does Ctrl-L)\n"
+    "  /who              who wrote how much (the clients of the server)\n"
+    "  /from ADDR        the notes from ADDR: IP (any port) or IP:PORT\n"
+    "  /mine             the notes from this machine's address\n"
+    "  /help /sync /quit the same as h, r, q\n"
+    "  \\TEXT             send TEXT as a note, even \"q\" or \"/who\" (the \\ is removed)\n"
+    "Editing: Left/Right, Home/End, Ctrl-A/E/B/F, Backspace/Delete, Ctrl-K/U/W, Up/Down\n"
+    "(earlier lines), Ctrl-L, Ctrl-Z. A note not yet acknowledged shows as pending and is\n"
+    "retried; if it still is when you leave, the next dailynet sends it first.\n";
+
+std::string counted_notes(size_t n) { return group_thousands(n) + (n == 1 ? " note" : " notes"); }
+
+std::string Session::dim_text(std::string_view safe) const {
+  std::string s;
+  append_colored(s, color_, kSgrDim, safe);
+  return s;
+}
+
+// ---- drawing -------------------------------------------------------------------------------
+
+std::string Session::prompt(int& width) const {
+  std::string plain, shown;
+  auto add = [&](const std::string& part, std::string_view sgr) {
+    plain += part;
+    append_colored(shown, color_, sgr, part);
+  };
+  if (!ask_lines_.empty()) {
+    add("send " + counted_notes(ask_lines_.size()) + "? [y/N] ", kSgrYellow);
+  } else {
+    if (size_t p = pending_visible()) add("(" + group_thousands(p) + " pending) ", kSgrYellow);
+    size_t len = line_.text().size();
+    if (len > max_note_)
+      add("[" + group_thousands(len) + " bytes, max " + group_thousands(max_note_) + "] ",
+          kSgrRed);
+    else if (len >= kLongLine)
+      add("[" + group_thousands(len) + " bytes] ", kSgrDim);
+    add(utf8_ ? "note\u203a " : "note> ", kSgrBold);
+  }
+  width = display_width(plain);
+  return shown;
+}
+
+void Session::draw() {
+  dirty_ = false;
+  if (leaving_) return;
+  int width = 0;
+  std::string p = prompt(width);
+  if (!editor_) {
+    write_all(1, p);
+    return;
+  }
+  std::string out;
+  cursor_row_ = render_line(out, p, width, line_.text(), line_.cursor(), cols_, cursor_row_);
+  write_all(1, out);
+}
+
+void Session::commit_line() {
+  if (!editor_) return;  // the terminal echoed the line and its newline
+  int width = 0;
+  std::string p = prompt(width), out;
+  render_line(out, p, width, line_.text(), line_.text().size(), cols_, cursor_row_);
+  out += "\r\n";
+  cursor_row_ = 0;
+  write_all(1, out);
+}
+
+void Session::above(const std::string& text) {
+  std::string out;
+  if (editor_) {
+    erase_line(out, cursor_row_);
+    cursor_row_ = 0;
+  }
+  out += text;
+  write_all(1, out);
+  draw();
+}
+
+void Session::report_above(const std::string& message) {
+  if (editor_) {
+    std::string out;
+    erase_line(out, cursor_row_);
+    cursor_row_ = 0;
+    write_all(1, out);
+  }
+  report(message);
+  draw();
+}
+
+void Session::show_output(const std::string& text) {
+  std::string cmd = o_.no_pager ? std::string() : pager_command();
+  if (!editor_ || rows_ <= 0 || cmd.empty() ||
+      screen_rows(text, cols_) + 2 < static_cast<size_t>(rows_)) {
+    above(text);
+    return;
+  }
+  std::string out;
+  erase_line(out, cursor_row_);
+  write_all(1, out);
+  tty_.leave_raw();
+  Pager pager;
+  if (pager.start(pager_at_newest(cmd))) {
+    pager.write(text);
+    if (!pager.finish()) report("pager '" + cmd + "' could not run; try --no-pager");
+  } else {
+    write_all(1, text);
+  }
+  tty_.enter_raw();
+  cursor_row_ = 0;
+  draw();
+}
+
+// ---- sending -------------------------------------------------------------------------------
+
+bool Session::open_sender() {
+  UdpSender::Settings s;
+  s.window = 32;
+  s.timeout_ms = o_.timeout_s * 1000;
+  s.verbose = o_.verbose;
+  s.keep_trying = true;  // a note is retried until acknowledged, shown pending meanwhile
+  sender_ = std::make_unique<UdpSender>(s);
+  sender_->on_result = [this](const NoteResult& r) { on_result(r); };
+  std::string error;
+  if (!sender_->open(o_.host, o_.udp_port, error)) {
+    report(error);
+    return false;
+  }
+  own_addr_ = sender_->local().to_string();
+  return true;
+}
+
+void Session::send_note(const std::string& text) {
+  queue_.push_back(text);
+  pump_queue();
+}
+
+void Session::pump_queue() {
+  while (!queue_.empty() && sender_->add(queue_.front(), 0)) {
+    sent_at_ms_.push_back(mono_ms());
+    queue_.pop_front();
+  }
+  sender_->flush();
+  flush_acks();
+}
+
+size_t Session::pending_visible() const {
+  if (sent_at_ms_.empty() || mono_ms() - sent_at_ms_.front() < kPendingShowMs) return 0;
+  return sent_at_ms_.size() + queue_.size();
+}
+
+void Session::on_result(const NoteResult& r) {
+  if (!sent_at_ms_.empty()) sent_at_ms_.pop_front();
+  if (!r.refused) {
+    acks_.push_back(r.seq);
+    return;
+  }
+  flush_acks();
+  worst_ = std::max(worst_, static_cast<int>(kExitRefused));
+  std::string reason(r.reason);
+  size_t at = reason.find("(max ");
+  if (at != std::string::npos) {  // "note too long (max 4096 bytes)": the server's limit
+    auto n = parse_u64(std::string_view(reason).substr(at + 5, reason.find(' ', at + 5) - at - 5));
+    if (n && *n > 0) max_note_ = std::min<size_t>(*n, UdpSender::kMaxNote);
+  }
+  std::string text(r.text);
+  bool back = line_.empty() && ask_lines_.empty();
+  if (back) line_.set(text);
+  else recall_.add(text);
+  report_above("note refused by " + sender_->peer() + ": " + reason +
+               (back ? "; it is back on the line: fix it and press Enter"
+                     : "; Up brings it back to fix"));
+}
+
+// The acknowledgements of a turn, in one line: "#42", "#42 #43", or "#42 … #141 (100 notes)".
+void Session::flush_acks() {
+  if (acks_.empty()) return;
+  auto seq_text = [](uint64_t s) { return s ? "#" + std::to_string(s) : std::string("ok"); };
+  std::string line;
+  if (acks_.size() <= 10) {
+    for (uint64_t s : acks_) line += (line.empty() ? "" : " ") + seq_text(s);
+  } else {
+    line = seq_text(acks_.front()) + " \u2026 " + seq_text(acks_.back()) + " (" +
+           counted_notes(acks_.size()) + " stored)";
+  }
+  acks_.clear();
+  std::string s;
+  append_colored(s, color_, kSgrGreen, line);
+  above(s + "\n");
+}
+
+// ---- live notes ----------------------------------------------------------------------------
+
+void Session::open_follow() {
+  std::string error;
+  std::string cmd = "FOLLOW SINCE " + std::to_string(last_shown_);
+  if (!follow_.connect(o_.host, o_.tcp_port, 1000, false, error) ||
+      !follow_.send_line(cmd, error)) {
+    follow_.close();
+    follow_on_ = false;
+    follow_retry_ms_ = mono_ms() + follow_backoff_ms_;
+    follow_backoff_ms_ = std::min(follow_backoff_ms_ * 2, 5000);
+    return;
+  }
+  follow_on_ = true;
+  follow_backoff_ms_ = 100;
+  if (follow_lost_said_) above(dim_text("(live notes: reconnected)") + "\n");
+  follow_lost_said_ = false;
+}
+
+void Session::on_follow_readable() {
+  std::string out;
+  while (follow_on_) {
+    std::string_view l;
+    TcpClient::Read r = follow_.read_line(l, 0);
+    if (r == TcpClient::Read::timeout) break;
+    if (r != TcpClient::Read::line) {
+      follow_.close();
+      follow_on_ = false;
+      follow_retry_ms_ = mono_ms() + follow_backoff_ms_;
+      if (!follow_lost_said_) {
+        out += dim_text("(live notes: connection to the server lost; reconnecting)") + "\n";
+        follow_lost_said_ = true;
+      }
+      break;
+    }
+    if (l.rfind("ERR ", 0) == 0) {
+      std::string reason;
+      append_terminal_safe(reason, l.substr(4));
+      out += dim_text("(live notes refused by the server: " + reason + "; r shows new notes)") + "\n";
+      follow_.close();
+      follow_on_ = false;
+      follow_dead_ = true;
+      break;
+    }
+    size_t t1 = l.find('\t');
+    auto seq = parse_u64(l.substr(0, t1));
+    if (seq && *seq <= last_shown_) continue;  // shown already (by r)
+    if (seq) last_shown_ = *seq;
+    size_t t2 = t1 == std::string_view::npos ? t1 : l.find('\t', t1 + 1);
+    size_t t3 = t2 == std::string_view::npos ? t2 : l.find('\t', t2 + 1);
+    if (t3 != std::string_view::npos && l.substr(t2 + 1, t3 - t2 - 1) == own_addr_)
+      continue;  // our own note: its "#seq" said it
+    printer_.add(l, out);
+  }
+  printer_.flush(out);
+  if (!out.empty()) above(out);
+}
+
+// ---- commands ------------------------------------------------------------------------------
+
+void Session::sync() {
+  std::string out;
+  size_t before = printer_.notes();
+  int rc = query(o_, "HISTORY SINCE " + std::to_string(last_shown_),
+                 [&](std::string_view l) { printer_.add(l, out); });
+  printer_.flush(out);
+  if (rc != kExitOk) {
+    worst_ = std::max(worst_, rc);
+    draw();
+    return;
+  }
+  if (printer_.last_seq() > last_shown_) last_shown_ = printer_.last_seq();
+  size_t n = printer_.notes() - before;
+  out += dim_text(n == 0 ? std::string("(no new notes)")
+                         : "(" + group_thousands(n) + (n == 1 ? " new note)" : " new notes)")) +
+         "\n";
+  show_output(out);
+}
+
+void Session::who() {
+  std::vector<std::string> lines;
+  int rc = query(o_, "CLIENTS", [&](std::string_view l) { lines.emplace_back(l); });
+  if (rc != kExitOk) {
+    worst_ = std::max(worst_, rc);
+    draw();
+    return;
+  }
+  std::string out;
+  render_clients(lines, o_.format, tty_out_, out, color_);
+  show_output(out);
+}
+
+void Session::notes_from(const std::string& addr) {
+  NotePrinter p(o_.format, tty_out_, SIZE_MAX);
+  p.set_color(color_);
+  std::string out;
+  int rc = query(o_, "HISTORY FROM " + addr, [&](std::string_view l) { p.add(l, out); });
+  if (rc != kExitOk) {
+    worst_ = std::max(worst_, rc);
+    draw();
+    return;
+  }
+  p.flush(out);
+  size_t n = p.notes();
+  std::string safe_addr;  // checked by parse_addr_filter, escaped all the same
+  append_terminal_safe(safe_addr, addr);
+  out += dim_text("(" + (n == 0 ? std::string("no notes") : counted_notes(n)) + " from " +
+                  safe_addr + ")") +
+         "\n";
+  show_output(out);
+}
+
+void Session::save_recall() {
+  if (recall_path_.empty()) return;
+  std::string error;
+  std::string dir = recall_path_.substr(0, recall_path_.rfind('/'));
+  if (!make_state_dir(dir, error) || !save_history(recall_path_, recall_.entries(), error))
+    report("line history not saved: " + error);
+}
+
+}  // namespace client

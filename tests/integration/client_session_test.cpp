@@ -1,0 +1,333 @@
+// client_session_test.cpp — the interactive session done properly (issue 12), driven through a
+// pseudo-terminal: long lines typed and pasted (never cut), pasted lines are notes and never
+// commands (nothing left for the shell), editing keys, notes by others shown live above a
+// half-typed line, a note typed while the server is down stored exactly once when it is back,
+// the outbox sent once by the next run, a long history opening at its newest note, the
+// terminal restored after SIGTERM and a crash; and `send` against --rate. Loopback only; every
+// wait bounded (generous: the machine is loaded); every process killed by its PID.
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <termios.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "harness.hpp"
+#include "pty.hpp"
+
+using namespace harness;
+
+namespace {
+
+constexpr int kWait = 20000;  // ms: generous, the machine is shared
+
+bool raw_mode(int master) {
+  termios t{};
+  REQUIRE(::tcgetattr(master, &t) == 0);
+  return !(t.c_lflag & ICANON) && !(t.c_lflag & ECHO);
+}
+
+std::vector<std::string> session(uint16_t port) { return with_port({}, port); }
+
+}  // namespace
+
+TEST_CASE("session: a 4,000-byte typed line and 6,000 bytes of CJK are stored whole") {
+  ServerProcess s({"--max-note", "8000"});
+  REQUIRE(s.started());
+  PtyChild t(session(s.tcp_port()), {"PAGER=cat", "LANG=C.UTF-8", "NO_COLOR=1"});
+  REQUIRE(t.started());
+  REQUIRE(t.expect("no notes yet", kWait));
+  std::string line;
+  for (int i = 0; i < 4000; ++i) line += static_cast<char>('a' + i % 26);
+  for (size_t i = 0; i < line.size(); i += 500) t.type(line.substr(i, 500));  // typed in pieces
+  CHECK(t.expect("[4,000 bytes] note", kWait));
+  t.type("\r");
+  CHECK(t.expect("#1", kWait));
+  std::string cjk;
+  for (int i = 0; i < 2000; ++i) cjk += "\xe4\xbd\xa0";  // 你, 6,000 bytes
+  for (size_t i = 0; i < cjk.size(); i += 600) t.type(cjk.substr(i, 600));
+  t.type("\r");
+  CHECK(t.expect("#2", kWait));
+  t.type("q\r");
+  CHECK(t.wait(kWait) == 0);
+  CHECK(stored_texts(s) == std::vector<std::string>{line, cjk});
+}
+
+TEST_CASE("session: a 5,000-byte bracketed paste is stored whole, or refused as too long and kept") {
+  std::string big(5000, 'p');
+  {
+    ServerProcess s({"--max-note", "8000"});
+    REQUIRE(s.started());
+    PtyChild t(session(s.tcp_port()), {"PAGER=cat", "LANG=C.UTF-8", "NO_COLOR=1"});
+    REQUIRE(t.expect("no notes yet", kWait));
+    t.type("\x1b[200~" + big + "\n\x1b[201~");
+    CHECK(t.expect("#1", kWait));
+    t.type("q\r");
+    CHECK(t.wait(kWait) == 0);
+    auto got = stored_texts(s);
+    CHECK(got.size() == 1);
+    size_t first_size = got.empty() ? 0 : got[0].size();
+    CHECK_MESSAGE(got == std::vector<std::string>{big}, first_size);
+  }
+  ServerProcess s;  // --max-note 4096
+  REQUIRE(s.started());
+  PtyChild t(session(s.tcp_port()), {"PAGER=cat", "LANG=C.UTF-8", "NO_COLOR=1"});
+  REQUIRE(t.expect("no notes yet", kWait));
+  t.type("\x1b[200~" + big + "\x1b[201~");  // one line: onto the line being typed
+  CHECK(t.expect("[5,000 bytes] note", kWait));
+  t.type("\r");
+  CHECK(t.expect("note too long (max 4096 bytes); it is back on the line", kWait));
+  CHECK(t.expect("[5,000 bytes, max 4,096] note", kWait));  // the line is kept, never cut
+  t.type("\r");  // Enter again: refused here, still kept
+  CHECK(t.expect("note not sent: note too long (max 4096 bytes)", kWait));
+  t.type("\x15");  // Ctrl-U
+  t.type("q\r");
+  CHECK(t.wait(kWait) == 1);
+  CHECK(stored_texts(s).empty());
+}
+
+TEST_CASE("session: pasted lines are notes, a q line too; nothing is left for the shell") {
+  ServerProcess s;
+  REQUIRE(s.started());
+  std::string cmd = client() + " --port " + std::to_string(s.tcp_port()) +
+                    "; printf 'after:'; IFS= read -r x; printf '[%s]\\n' \"$x\"";
+  PtyChild t({"/bin/sh", "-c", cmd}, {"PAGER=cat"});
+  REQUIRE(t.expect("no notes yet", kWait));
+  t.type("\x1b[200~Dear diary,\ntoday was long.\nq\nthe end\n\x1b[201~");
+  CHECK(t.expect("(pasted: 4 notes, one per line)", kWait));
+  CHECK(t.expect("#4", kWait));
+  // Without bracketed paste: several lines in one read are a paste too; blank ones skipped.
+  t.type("one\r   \rq\rtwo\r");
+  CHECK(t.expect("(1 note of nothing but spaces skipped)", kWait));
+  CHECK(t.expect("#7", kWait));
+  t.type("r\r");  // the session is still open
+  CHECK(t.expect("(no new notes)", kWait));
+  t.type("\x04");  // Ctrl-D
+  CHECK(t.expect("after:", kWait));
+  t.type("z\n");
+  CHECK(t.expect("[z]", kWait));  // the shell read only what was typed after the exit
+  CHECK(t.wait(kWait) == 0);
+  CHECK(stored_texts(s) == std::vector<std::string>{"Dear diary,", "today was long.", "q",
+                                                    "the end", "one", "q", "two"});
+}
+
+TEST_CASE("session: Left + insert, Backspace over CJK, Up recall, Ctrl-U, Ctrl-A/E/W") {
+  ServerProcess s;
+  REQUIRE(s.started());
+  PtyChild t(session(s.tcp_port()), {"PAGER=cat", "LANG=C.UTF-8", "NO_COLOR=1"});
+  REQUIRE(t.expect("no notes yet", kWait));
+  t.type("helo");
+  t.type("\x1b[D");  // Left
+  t.type("l\r");
+  CHECK(t.expect("#1", kWait));
+  t.type("ab\xe4\xbd\xa0\xe5\xa5\xbd");  // ab你好
+  t.type("\x7f");
+  t.type("\x7f");
+  t.type("c\r");
+  CHECK(t.expect("#2", kWait));
+  t.type("\x1b[A");  // Up: "abc"
+  t.type("\x1b[A");  // Up: "hello"
+  t.type("\r");
+  CHECK(t.expect("#3", kWait));
+  t.type("junk");
+  t.type("\x15");  // Ctrl-U
+  t.type("keep\r");
+  CHECK(t.expect("#4", kWait));
+  t.type("world");
+  t.type("\x01");  // Ctrl-A
+  t.type("hello ");
+  t.type("\x05");  // Ctrl-E
+  t.type(" extra");
+  t.type("\x17");  // Ctrl-W: " extra" goes... the word
+  t.type("!\r");
+  CHECK(t.expect("#5", kWait));
+  t.type("q\r");
+  CHECK(t.wait(kWait) == 0);
+  CHECK(stored_texts(s) ==
+        std::vector<std::string>{"hello", "abc", "hello", "keep", "hello world !"});
+  // Up/Down recall is kept across sessions, in a 0600 file.
+  struct stat st {};
+  REQUIRE(::stat((t.state_dir() + "/dailynet/history").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  CHECK(read_file(t.state_dir() + "/dailynet/history").find("keep\n") != std::string::npos);
+}
+
+TEST_CASE("session: a note from another client appears above a half-typed line, sent intact") {
+  ServerProcess s;
+  REQUIRE(s.started());
+  PtyChild t(session(s.tcp_port()), {"PAGER=cat", "LANG=C.UTF-8", "NO_COLOR=1"});
+  REQUIRE(t.expect("no notes yet", kWait));
+  t.type("half typ");
+  CHECK(t.expect("half typ", kWait));
+  REQUIRE(run(with_port({"send", "live from elsewhere"}, s.udp_port())).code == 0);
+  CHECK(t.expect("live from elsewhere", kWait));
+  CHECK(t.expect("note\u203a half typ", kWait));  // drawn again below it
+  t.type("ed\r");
+  CHECK(t.expect("#2", kWait));
+  t.type("q\r");
+  CHECK(t.wait(kWait) == 0);
+  CHECK(stored_texts(s) == std::vector<std::string>{"live from elsewhere", "half typed"});
+}
+
+TEST_CASE("session: a note typed while the server is down is pending, then stored exactly once") {
+  TempDir dir;
+  ServerProcess first({}, dir.path());
+  REQUIRE(first.started());
+  std::string port = std::to_string(first.udp_port());
+  PtyChild t(session(first.tcp_port()), {"PAGER=cat", "NO_COLOR=1"});
+  REQUIRE(t.expect("no notes yet", kWait));
+  t.type("before\r");
+  REQUIRE(t.expect("#1", kWait));
+  CHECK(first.stop() == 0);
+  t.type("typed while down\r");
+  CHECK(t.expect("(1 pending) note", kWait));
+  ServerProcess second({"--port", port}, dir.path());
+  REQUIRE(second.started());
+  CHECK(t.expect("#2", kWait));
+  t.type("after\r");
+  CHECK(t.expect("#3", kWait));
+  t.type("q\r");
+  CHECK(t.wait(kWait) == 0);
+  CHECK(stored_texts(second) == std::vector<std::string>{"before", "typed while down", "after"});
+}
+
+TEST_CASE("session: a note pending at the end is sent once by the next run, from the outbox") {
+  TempDir dir;
+  ServerProcess first({}, dir.path());
+  REQUIRE(first.started());
+  std::string port = std::to_string(first.udp_port());
+  TempDir state;
+  std::string xdg = "XDG_STATE_HOME=" + state.path();
+  {
+    PtyChild t(session(first.tcp_port()), {"PAGER=cat", "NO_COLOR=1", xdg});
+    REQUIRE(t.expect("no notes yet", kWait));
+    CHECK(first.stop() == 0);
+    t.type("kept for later\r");
+    CHECK(t.expect("(1 pending) note", kWait));
+    t.type("\x04");
+    CHECK(t.expect("kept in " + state.path() + "/dailynet/outbox", kWait));
+    CHECK(t.wait(kWait) == 3);
+  }
+  struct stat st {};
+  REQUIRE(::stat((state.path() + "/dailynet/outbox").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  ServerProcess second({"--port", port}, dir.path());
+  REQUIRE(second.started());
+  RunResult r = run(with_port({"send", "the next one"}, second.udp_port()), "", kWait, {xdg});
+  CHECK(r.code == 0);
+  CHECK(r.err.find("1 note left pending by an earlier session stored: #1") != std::string::npos);
+  CHECK_FALSE(file_exists(state.path() + "/dailynet/outbox"));
+  r = run(with_port({"send", "and another"}, second.udp_port()), "", kWait, {xdg});
+  CHECK(r.code == 0);
+  CHECK(stored_texts(second) ==
+        std::vector<std::string>{"kept for later", "the next one", "and another"});
+}
+
+TEST_CASE("session: a 5,000-note history opens in less at the newest note") {
+  if (std::system("command -v less >/dev/null 2>&1") != 0) {
+    MESSAGE("less is not installed (make deps installs it): skipped");
+    return;
+  }
+  TempDir dir;
+  write_notes_log(dir.path() + "/data", 5000, 20);
+  ServerProcess s({}, dir.path() + "/data");
+  REQUIRE(s.started());
+  PtyChild t(session(s.tcp_port()), {"-PAGER", "-LESS"}, 24, 80);
+  REQUIRE(t.started());
+  CHECK(t.expect("note 5000 ", kWait));
+  CHECK(t.out.find("note 1 .") == std::string::npos);  // the oldest page is never drawn
+  t.type("q");  // leave less
+  CHECK(t.expect("the pager opened at the newest note", kWait));
+  CHECK(t.expect("5,000 notes \u2014 type a note", kWait));
+  t.type("q\r");
+  CHECK(t.wait(kWait) == 0);
+}
+
+TEST_CASE("session: the terminal's modes come back after SIGTERM and after a crash") {
+  ServerProcess s;
+  REQUIRE(s.started());
+  for (int sig : {SIGTERM, SIGSEGV}) {
+    CAPTURE(sig);
+    PtyChild t(session(s.tcp_port()), {"PAGER=cat", "LANG=C.UTF-8", "NO_COLOR=1"});
+    REQUIRE(t.expect("type a note", kWait));
+    REQUIRE(t.expect("note", kWait));
+    CHECK(raw_mode(t.master()));
+    t.type("half");
+    CHECK(t.expect("half", kWait));
+    ::kill(t.pid(), sig);
+    int code = t.wait(kWait);
+    CHECK(code == (sig == SIGTERM ? 0 : 128 + SIGSEGV));
+    CHECK_FALSE(raw_mode(t.master()));
+    CHECK(t.out.find("\x1b[?2004l") != std::string::npos);  // bracketed paste off again
+  }
+}
+
+TEST_CASE("session: TERM=dumb reads plain lines and keeps the other rules") {
+  ServerProcess s;
+  REQUIRE(s.started());
+  PtyChild t(session(s.tcp_port()), {"PAGER=cat", "TERM=dumb"});
+  REQUIRE(t.expect("no notes yet", kWait));
+  CHECK_FALSE(raw_mode(t.master()));
+  t.type("plain line\n");
+  CHECK(t.expect("#1", kWait));
+  t.type("exit\n");
+  CHECK(t.wait(kWait) == 0);
+  CHECK(t.out.find("\x1b[?2004h") == std::string::npos);
+  CHECK(stored_texts(s) == std::vector<std::string>{"plain line"});
+}
+
+TEST_CASE("send: --rate refusals are backed off, batches shrink, every note gets in") {
+  ServerProcess s({"--rate", "2", "--rate-burst", "3"});
+  REQUIRE(s.started());
+  std::string input;
+  for (int i = 1; i <= 10; ++i) input += "rated " + std::to_string(i) + "\n";
+  RunResult r = run(with_port({"send"}, s.udp_port()), input, 60000);
+  CHECK_MESSAGE(r.code == 0, r.err);
+  std::vector<std::string> want;
+  for (int i = 1; i <= 10; ++i) want.push_back("rated " + std::to_string(i));
+  CHECK(stored_texts(s) == want);
+  // A server that keeps refusing for rate (a fake one: a bucket that never refills):
+  // "rate limited by ADDR" after --timeout, exit 1, and it is not called "no acknowledgement".
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  std::atomic<bool> stop{false};
+  std::thread refuser([&] {
+    char buf[9000];
+    while (!stop) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 100) != 1) continue;
+      sockaddr_in from{};
+      socklen_t fl = sizeof from;
+      ssize_t n = ::recvfrom(fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fl);
+      if (n <= 0) continue;
+      // "\x01DN1 <id> <floor> <first>\n...": answer "ERR <first> rate limited"
+      std::string head(buf, static_cast<size_t>(n));
+      head = head.substr(0, head.find('\n'));
+      std::string first = head.substr(head.rfind(' ') + 1);
+      std::string reply = "ERR " + first + " rate limited\n";
+      ::sendto(fd, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&from), fl);
+    }
+  });
+  std::string port = std::to_string(ntohs(a.sin_port));
+  r = run({client(), "send", "--udp-port", port, "--timeout", "2"}, "a\nb\nc\n", 60000);
+  stop = true;
+  refuser.join();
+  ::close(fd);
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(r.err.find("rate limited by 127.0.0.1:" + port) != std::string::npos, r.err);
+  CHECK(r.err.find("no acknowledgement") == std::string::npos);
+}
