@@ -96,9 +96,7 @@ int Session::show_history() {
     text.clear();
     counted = 0;
   };
-  std::string command = "HISTORY";
-  if (o_.last) command += " LAST " + std::to_string(*o_.last);
-  int rc = query(o_, command, [&](std::string_view l) {
+  int rc = query(o_, history_request(o_.filters), [&](std::string_view l) {
     printer_.add(l, text);
     if (pager.running()) {
       if (text.size() >= (64u << 10)) {
@@ -124,7 +122,7 @@ int Session::show_history() {
   size_t n = printer_.notes();
   std::string closing = n == 0 ? std::string("no notes yet")
                                : group_thousands(n) + (n == 1 ? " note" : " notes");
-  if (o_.last) closing += " (--last " + group_thousands(*o_.last) + ")";
+  if (!to_wire(o_.filters).empty()) closing += " (those the filters given select)";
   std::string s;
   if (paged)
     append_colored(s, color_, kSgrDim,
@@ -390,11 +388,13 @@ void Session::run_command(const ReplInput& in, const std::string& line) {
     }
     case K::from: notes_from(in.arg); break;
     case K::find:
-    case K::today:
-      report_above(std::string(in.kind == K::find ? "/find" : "/today") +
-                   " is not available yet (it comes with the query filters); for now: "
-                   "dailynet history | grep TEXT");
+      if (in.arg.empty()) {
+        report_above("/find wants a text: /find milk (letters in any case)");
+        break;
+      }
+      find(in.arg, false);
       break;
+    case K::today: find({}, true); break;
     case K::bad_from:
       report_above("/from wants an address: IP (any port) or IP:PORT, e.g. /from 127.0.0.1");
       break;

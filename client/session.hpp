@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/filters.hpp"
 #include "format.hpp"
 #include "interactive.hpp"
 #include "line_editor.hpp"
@@ -72,6 +73,8 @@ class Session {
   void sync();
   void who();
   void notes_from(const std::string& addr);
+  void find(const std::string& text, bool today);
+  Filters after_shown() const;
   void save_recall();
 
   const Options& o_;

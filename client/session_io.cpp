@@ -14,6 +14,7 @@
 #include "session.hpp"
 #include "state_files.hpp"
 #include "terminal.hpp"
+#include "when.hpp"
 
 namespace client {
 
@@ -48,6 +49,8 @@ const char kSessionHelp[] =
     "  /who              who wrote how much (the clients of the server)\n"
     "  /from ADDR        the notes from ADDR: IP (any port) or IP:PORT\n"
     "  /mine             the notes from this machine's address\n"
+    "  /find TEXT        the notes that contain TEXT (letters in any case)\n"
+    "  /today            today's notes\n"
     "  /help /sync /quit the same as h, r, q\n"
     "  \\TEXT             send TEXT as a note, even \"q\" or \"/who\" (the \\ is removed)\n"
     "Editing: Left/Right, Home/End, Ctrl-A/E/B/F, Backspace/Delete, Ctrl-K/U/W, Up/Down\n"
@@ -235,9 +238,20 @@ void Session::flush_acks() {
 
 // ---- live notes ----------------------------------------------------------------------------
 
+// The session's filters (--from, --grep, ...) for what comes after the newest note shown.
+Filters Session::after_shown() const {
+  Filters f = o_.filters;
+  f.last.reset();
+  if (last_shown_ > 0 || !f.since_ms) {
+    f.since_seq = last_shown_;
+    f.since_ms.reset();
+  }
+  return f;
+}
+
 void Session::open_follow() {
   std::string error;
-  std::string cmd = "FOLLOW SINCE " + std::to_string(last_shown_);
+  std::string cmd = "FOLLOW" + to_wire(after_shown());
   if (!follow_.connect(o_.host, o_.tcp_port, 1000, false, error) ||
       !follow_.send_line(cmd, error)) {
     follow_.close();
@@ -296,7 +310,7 @@ void Session::on_follow_readable() {
 void Session::sync() {
   std::string out;
   size_t before = printer_.notes();
-  int rc = query(o_, "HISTORY SINCE " + std::to_string(last_shown_),
+  int rc = query(o_, history_request(after_shown()),
                  [&](std::string_view l) { printer_.add(l, out); });
   printer_.flush(out);
   if (rc != kExitOk) {
@@ -322,6 +336,32 @@ void Session::who() {
   }
   std::string out;
   render_clients(lines, o_.format, tty_out_, out, color_);
+  show_output(out);
+}
+
+void Session::find(const std::string& text, bool today) {
+  Filters f;
+  if (today) f.since_ms = local_midnight_ms(wall_ms(), 0);
+  else f.match = text;
+  NotePrinter p(o_.format, tty_out_, SIZE_MAX);
+  p.set_color(color_);
+  std::string out;
+  int rc = query(o_, history_request(f), [&](std::string_view l) { p.add(l, out); });
+  if (rc != kExitOk) {
+    worst_ = std::max(worst_, rc);
+    draw();
+    return;
+  }
+  p.flush(out);
+  std::string what;
+  if (today) {
+    what = " today";
+  } else {
+    append_terminal_safe(what, text);
+    what = " with \"" + what + "\"";
+  }
+  size_t n = p.notes();
+  out += dim_text("(" + (n == 0 ? std::string("no notes") : counted_notes(n)) + what + ")") + "\n";
   show_output(out);
 }
 

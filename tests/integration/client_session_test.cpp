@@ -271,6 +271,26 @@ TEST_CASE("session: the terminal's modes come back after SIGTERM and after a cra
   }
 }
 
+TEST_CASE("session: --last N for the session; /find and /today through the query filters") {
+  ServerProcess s;
+  REQUIRE(s.started());
+  REQUIRE(run(with_port({"send"}, s.udp_port()), "oldest note\nbuy Milk\nnewest note\n").code == 0);
+  PtyChild t(with_port({"--last", "2"}, s.tcp_port()), {"PAGER=cat", "NO_COLOR=1"});
+  REQUIRE(t.expect("buy Milk", kWait));
+  REQUIRE(t.expect("newest note", kWait));
+  REQUIRE(t.expect("2 notes", kWait));
+  CHECK(t.out.find("oldest note") == std::string::npos);
+  t.type("/find milk\r");
+  CHECK(t.expect("(1 note with \"milk\")", kWait));
+  t.type("/today\r");
+  CHECK(t.expect("(3 notes today)", kWait));
+  t.type("/find\r");
+  CHECK(t.expect("/find wants a text", kWait));
+  t.type(":q\r");
+  CHECK(t.wait(kWait) == 0);
+  CHECK(stored_texts(s).size() == 3);
+}
+
 TEST_CASE("session: TERM=dumb reads plain lines and keeps the other rules") {
   ServerProcess s;
   REQUIRE(s.started());
