@@ -3,73 +3,36 @@
 
 #include <time.h>
 
+#include <cassert>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 
 #include "../common/net.hpp"
 #include "../common/protocol.hpp"
+#include "../common/text.hpp"
+#include "../common/utf8.hpp"
 #include "color.hpp"
 
 namespace client {
 
 namespace {
 
-inline bool cont(unsigned char c) noexcept { return (c & 0xC0) == 0x80; }
-
-// Decodes one UTF-8 sequence at p (n bytes left) with the strictness of validate_note: no
-// overlongs, surrogates or code points past U+10FFFF. Returns its length, 0 when invalid.
-size_t decode_utf8(const unsigned char* p, size_t n, uint32_t& cp) noexcept {
-  unsigned char c = p[0];
-  if (c < 0x80) {
-    cp = c;
-    return 1;
-  }
-  if (c >= 0xC2 && c <= 0xDF) {
-    if (n < 2 || !cont(p[1])) return 0;
-    cp = (c & 0x1Fu) << 6 | (p[1] & 0x3Fu);
-    return 2;
-  }
-  if (c >= 0xE0 && c <= 0xEF) {
-    if (n < 3 || !cont(p[1]) || !cont(p[2])) return 0;
-    if (c == 0xE0 && p[1] < 0xA0) return 0;
-    if (c == 0xED && p[1] > 0x9F) return 0;
-    cp = (c & 0x0Fu) << 12 | (p[1] & 0x3Fu) << 6 | (p[2] & 0x3Fu);
-    return 3;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    if (n < 4 || !cont(p[1]) || !cont(p[2]) || !cont(p[3])) return 0;
-    if (c == 0xF0 && p[1] < 0x90) return 0;
-    if (c == 0xF4 && p[1] > 0x8F) return 0;
-    cp = (c & 0x07u) << 18 | (p[1] & 0x3Fu) << 12 | (p[2] & 0x3Fu) << 6 | (p[3] & 0x3Fu);
-    return 4;
-  }
-  return 0;
+// Escaped wherever text reaches a terminal or JSON: C1 and the display hazards the server
+// refuses (cp >= 0x80 here: C0 and DEL are handled as bytes before decoding).
+inline bool escaped(uint32_t cp) noexcept {
+  return utf8::is_control(cp) || utf8::is_display_hazard(cp);
 }
-
-// Code points that act on a terminal or reorder text: C1, line/paragraph separators, bidi
-// embeddings, overrides and isolates (the set the server refuses, plus C1).
-inline bool hazard(uint32_t cp) noexcept {
-  return (cp >= 0x80 && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 ||
-         (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
-}
-
-const char kHex[] = "0123456789abcdef";
 
 void append_byte_escape(std::string& out, unsigned char c) {
   out += "\\x";
-  out += kHex[c >> 4];
-  out += kHex[c & 15];
+  append_hex(out, c, 2);
 }
 
+// Four hex digits, as in \uXXXX (every code point escaped here is below U+10000).
 void append_u4(std::string& out, uint32_t cp) {
-  for (int shift = 12; shift >= 0; shift -= 4) out += kHex[(cp >> shift) & 15];
-}
-
-void append_u64(std::string& out, uint64_t v) {
-  char buf[24];
-  int n = std::snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(v));
-  out.append(buf, static_cast<size_t>(n));
+  assert(cp <= 0xFFFF);
+  append_hex(out, cp, 4);
 }
 
 void pad_to(std::string& out, size_t have, size_t width) {
@@ -123,8 +86,8 @@ bool terminal_safe(std::string_view s) noexcept {
       continue;
     }
     uint32_t cp;
-    size_t len = c < 0x80 ? 0 : decode_utf8(p + i, n - i, cp);
-    if (len == 0 || hazard(cp)) return false;
+    size_t len = c < 0x80 ? 0 : utf8::decode(p + i, n - i, cp);
+    if (len == 0 || escaped(cp)) return false;
     i += len;
   }
   return true;
@@ -148,11 +111,11 @@ void append_terminal_safe(std::string& out, std::string_view s) {
       continue;
     }
     uint32_t cp;
-    size_t len = decode_utf8(p + i, n - i, cp);
+    size_t len = utf8::decode(p + i, n - i, cp);
     if (len == 0) {
       append_byte_escape(out, c);
       ++i;
-    } else if (hazard(cp)) {
+    } else if (escaped(cp)) {
       out += "\\u{";
       append_u4(out, cp);
       out += '}';
@@ -194,11 +157,11 @@ void append_json_string(std::string& out, std::string_view s) {
       continue;
     }
     uint32_t cp;
-    size_t len = decode_utf8(p + i, n - i, cp);
+    size_t len = utf8::decode(p + i, n - i, cp);
     if (len == 0) {
       out += "\\ufffd";
       ++i;
-    } else if (hazard(cp)) {
+    } else if (escaped(cp)) {
       out += "\\u";
       append_u4(out, cp);
       i += len;

@@ -1,8 +1,6 @@
 // progress.cpp — see progress.hpp.
 #include "progress.hpp"
 
-#include <time.h>
-
 #include <cstdio>
 
 #include "format.hpp"
@@ -26,12 +24,6 @@ ProgressLine::~ProgressLine() {
 
 void clear_progress_line() {
   if (g_active) g_active->clear();
-}
-
-int64_t mono_us() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
 }
 
 std::string human_bytes(uint64_t n) {

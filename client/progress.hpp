@@ -8,10 +8,9 @@
 #include <string>
 #include <string_view>
 
-namespace client {
+#include "../common/clock.hpp"  // mono_us, which the callers of these texts time with
 
-// CLOCK_MONOTONIC in microseconds.
-int64_t mono_us();
+namespace client {
 
 // "1.5 kB", "12.3 MB" (powers of 1000, one decimal); plain "512 B" below 1000.
 std::string human_bytes(uint64_t n);

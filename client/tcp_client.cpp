@@ -1,12 +1,10 @@
 // tcp_client.cpp — see tcp_client.hpp.
 #include "tcp_client.hpp"
 
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -33,35 +31,18 @@ bool TcpClient::connect(const std::string& host, uint16_t port, int timeout_ms, 
   fd_.reset();
   buf_.clear();
   start_ = scanned_ = 0;
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
-  addrinfo* res = nullptr;
-  std::string port_text = std::to_string(port);
-  int rc = ::getaddrinfo(host.c_str(), port_text.c_str(), &hints, &res);
-  if (rc == EAI_NONAME || rc == EAI_ADDRFAMILY || rc == EAI_NODATA) {
-    hints.ai_flags = AI_NUMERICSERV;  // AI_ADDRCONFIG hides ::1 on a host with no IPv6 route
-    rc = ::getaddrinfo(host.c_str(), port_text.c_str(), &hints, &res);
-  }
-  if (rc != 0) {
-    error = "cannot resolve host '" + host + "': " + gai_strerror(rc);
-    return false;
-  }
+  std::vector<SockAddr> addrs;
+  if (!resolve(host, port, SOCK_STREAM, addrs, error)) return false;
   std::string last_error;
-  for (addrinfo* ai = res; ai; ai = ai->ai_next) {
-    SockAddr a;
-    std::memcpy(&a.ss, ai->ai_addr, ai->ai_addrlen);
-    a.len = ai->ai_addrlen;
+  for (const SockAddr& a : addrs) {
     std::string where = a.to_string();
     if (verbose) std::fprintf(stderr, "dailynet: connecting to %s (TCP)\n", where.c_str());
-    Fd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                   ai->ai_protocol));
+    Fd fd(::socket(a.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!fd.valid()) {
       last_error = where + " (TCP): " + std::strerror(errno);
       continue;
     }
-    int r = ::connect(fd.get(), ai->ai_addr, ai->ai_addrlen);
+    int r = ::connect(fd.get(), a.sa(), a.len);
     if (r != 0 && errno != EINPROGRESS) {
       last_error = where + " (TCP): " + std::strerror(errno);
       continue;
@@ -90,11 +71,9 @@ bool TcpClient::connect(const std::string& host, uint16_t port, int timeout_ms, 
     ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     fd_ = std::move(fd);
     peer_ = where;
-    ::freeaddrinfo(res);
     if (verbose) std::fprintf(stderr, "dailynet: connected to %s (TCP)\n", peer_.c_str());
     return true;
   }
-  ::freeaddrinfo(res);
   error = "cannot connect to " + last_error;
   return false;
 }

@@ -1,7 +1,6 @@
 // udp_sender.cpp — see udp_sender.hpp for the rules.
 #include "udp_sender.hpp"
 
-#include <netdb.h>
 #include <poll.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -34,24 +33,6 @@ uint64_t random_id() {
   return z ^ (z >> 31);
 }
 
-void append_u64(std::string& out, uint64_t v) {
-  char buf[24];
-  char* e = buf + sizeof buf;
-  char* b = e;
-  do {
-    *--b = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v);
-  out.append(b, static_cast<size_t>(e - b));
-}
-
-void append_hex16(std::string& out, uint64_t v) {
-  static const char* hex = "0123456789abcdef";
-  char buf[16];
-  for (int i = 15; i >= 0; --i, v >>= 4) buf[i] = hex[v & 15];
-  out.append(buf, 16);
-}
-
 }  // namespace
 
 UdpSender::UdpSender(Settings s) : settings_(s) {
@@ -62,28 +43,7 @@ UdpSender::UdpSender(Settings s) : settings_(s) {
 }
 
 bool UdpSender::open(const std::string& host, uint16_t port, std::string& error) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_DGRAM;
-  hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
-  addrinfo* res = nullptr;
-  std::string port_text = std::to_string(port);
-  int rc = ::getaddrinfo(host.c_str(), port_text.c_str(), &hints, &res);
-  if (rc == EAI_NONAME || rc == EAI_ADDRFAMILY || rc == EAI_NODATA) {
-    hints.ai_flags = AI_NUMERICSERV;
-    rc = ::getaddrinfo(host.c_str(), port_text.c_str(), &hints, &res);
-  }
-  if (rc != 0) {
-    error = "cannot resolve host '" + host + "': " + gai_strerror(rc);
-    return false;
-  }
-  for (addrinfo* ai = res; ai; ai = ai->ai_next) {
-    SockAddr a;
-    std::memcpy(&a.ss, ai->ai_addr, ai->ai_addrlen);
-    a.len = ai->ai_addrlen;
-    addrs_.push_back(a);
-  }
-  ::freeaddrinfo(res);
+  if (!resolve(host, port, SOCK_DGRAM, addrs_, error)) return false;
   for (size_t i = 0; i < addrs_.size(); ++i)
     if (connect_to(i, error)) return true;
   return false;
@@ -158,14 +118,7 @@ void UdpSender::form_slot(uint64_t first, int64_t now, int64_t hold_until) {
   // floor: the lowest message not settled here (the oldest datagram in the window).
   uint64_t floor = in_window_ > 1 ? slot_at(0).first : s.first;
   s.bytes.clear();
-  s.bytes += static_cast<char>(kMarkByte);
-  s.bytes += "DN1 ";
-  append_hex16(s.bytes, client_id_);
-  s.bytes += ' ';
-  append_u64(s.bytes, floor);
-  s.bytes += ' ';
-  append_u64(s.bytes, s.first);
-  s.bytes += '\n';
+  append_marked_header(s.bytes, client_id_, floor, s.first);
   s.body = s.bytes.size();
   s.bytes += form_body_;
   std::copy(form_tags_, form_tags_ + form_count_, s.tags);

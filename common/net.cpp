@@ -1,9 +1,10 @@
-// net.cpp — address parsing and formatting; see net.hpp.
+// net.cpp — address parsing and formatting, and the resolver; see net.hpp.
 #include "net.hpp"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
+#include <netdb.h>
 
+#include <cassert>
 #include <cstring>
 
 uint16_t SockAddr::port() const noexcept {
@@ -102,18 +103,6 @@ bool same_address(const SockAddr& a, const SockAddr& b) noexcept {
            std::memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
   }
   return false;
-}
-
-std::optional<uint64_t> parse_u64(std::string_view s) {
-  if (s.empty() || s.size() > 20) return std::nullopt;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    uint64_t d = static_cast<uint64_t>(c - '0');
-    if (v > (UINT64_MAX - d) / 10) return std::nullopt;
-    v = v * 10 + d;
-  }
-  return v;
 }
 
 std::optional<uint16_t> parse_port(std::string_view s) {
@@ -227,11 +216,6 @@ bool Cidr::contains(const SockAddr& a) const noexcept {
   return (b[full] & mask) == (bytes[full] & mask);
 }
 
-bool set_nonblocking(int fd) noexcept {
-  int fl = fcntl(fd, F_GETFL);
-  return fl >= 0 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0;
-}
-
 bool is_loopback(const SockAddr& a) noexcept {
   if (a.family() == AF_INET)
     return (ntohl(reinterpret_cast<const sockaddr_in*>(&a.ss)->sin_addr.s_addr) >> 24) == 127;
@@ -246,4 +230,32 @@ bool is_wildcard(const SockAddr& a) noexcept {
   if (a.family() == AF_INET6)
     return IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<const sockaddr_in6*>(&a.ss)->sin6_addr);
   return false;
+}
+
+bool resolve(const std::string& host, uint16_t port, int socktype, std::vector<SockAddr>& out,
+             std::string& error) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = socktype;
+  hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
+  addrinfo* res = nullptr;
+  std::string port_text = std::to_string(port);
+  int rc = ::getaddrinfo(host.c_str(), port_text.c_str(), &hints, &res);
+  if (rc == EAI_NONAME || rc == EAI_ADDRFAMILY || rc == EAI_NODATA) {
+    hints.ai_flags = AI_NUMERICSERV;
+    rc = ::getaddrinfo(host.c_str(), port_text.c_str(), &hints, &res);
+  }
+  if (rc != 0) {
+    error = "cannot resolve host '" + host + "': " + gai_strerror(rc);
+    return false;
+  }
+  for (addrinfo* ai = res; ai; ai = ai->ai_next) {
+    SockAddr a;
+    assert(ai->ai_addrlen <= sizeof a.ss);
+    std::memcpy(&a.ss, ai->ai_addr, ai->ai_addrlen);
+    a.len = ai->ai_addrlen;
+    out.push_back(a);
+  }
+  ::freeaddrinfo(res);
+  return true;
 }

@@ -1,5 +1,5 @@
-// net.hpp — socket addresses (parse, format, CIDR match) and socket set-up helpers.
-// Pure formatting/parsing plus thin wrappers over socket(2); owns nothing beyond returned Fds.
+// net.hpp — socket addresses (parse, format, CIDR match) and the client resolver.
+// Pure formatting/parsing, plus resolve() over getaddrinfo; owns no descriptor.
 #pragma once
 
 #include <netinet/in.h>
@@ -9,8 +9,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "fd.hpp"
+#include "text.hpp"  // parse_u64, once declared here
 
 // An IPv4 or IPv6 socket address. IPv4-mapped IPv6 addresses (::ffff:a.b.c.d), which a
 // dual-stack socket reports for IPv4 peers, are turned into plain IPv4 by normalize().
@@ -59,9 +61,13 @@ std::optional<Cidr> parse_cidr(std::string_view s);
 
 // Parses a port number 0..65535; nullopt otherwise.
 std::optional<uint16_t> parse_port(std::string_view s);
-// Parses a decimal unsigned 64-bit number with no sign, no spaces; nullopt otherwise.
-std::optional<uint64_t> parse_u64(std::string_view s);
 
-bool set_nonblocking(int fd) noexcept;
+// Resolves host (a name or an IP literal, IPv6 without brackets) and port for socktype
+// (SOCK_STREAM or SOCK_DGRAM) with getaddrinfo, and appends the addresses in its order.
+// AI_ADDRCONFIG first; when that finds nothing (it hides ::1 on a host with no IPv6 route),
+// once more without it. False with a one-line error naming the host otherwise.
+bool resolve(const std::string& host, uint16_t port, int socktype, std::vector<SockAddr>& out,
+             std::string& error);
+
 bool is_loopback(const SockAddr& a) noexcept;
 bool is_wildcard(const SockAddr& a) noexcept;

@@ -1,7 +1,11 @@
 // protocol.cpp — see protocol.hpp for the formats.
 #include "protocol.hpp"
 
+#include <cassert>
 #include <cstring>
+
+#include "text.hpp"
+#include "utf8.hpp"
 
 // ---- notes -------------------------------------------------------------------------------
 
@@ -12,12 +16,6 @@ std::string_view strip_one_newline(std::string_view s) noexcept {
   }
   return s;
 }
-
-namespace {
-
-inline bool cont(unsigned char c) noexcept { return (c & 0xC0) == 0x80; }
-
-}  // namespace
 
 NoteCheck validate_note(std::string_view note, size_t max_bytes) noexcept {
   if (note.empty()) return {NoteError::empty, 0};
@@ -39,36 +37,12 @@ NoteCheck validate_note(std::string_view note, size_t max_bytes) noexcept {
       i += 8;
     }
     if (i >= n) break;
-    unsigned char c = p[i];
-    if (c < 0x80) {
-      if (c < 0x20 || c == 0x7F) return {NoteError::control_char, i};
-      ++i;
-      continue;
-    }
-    size_t left = n - i;
-    if (c >= 0xC2 && c <= 0xDF) {
-      if (left < 2 || !cont(p[i + 1])) return {NoteError::bad_utf8, i};
-      if (c == 0xC2 && p[i + 1] <= 0x9F) return {NoteError::control_char, i};  // C1
-      i += 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      if (left < 3 || !cont(p[i + 1]) || !cont(p[i + 2])) return {NoteError::bad_utf8, i};
-      if (c == 0xE0 && p[i + 1] < 0xA0) return {NoteError::bad_utf8, i};   // overlong
-      if (c == 0xED && p[i + 1] > 0x9F) return {NoteError::bad_utf8, i};   // surrogate
-      if (c == 0xE2) {
-        unsigned char b = p[i + 1], d = p[i + 2];
-        if ((b == 0x80 && d >= 0xA8 && d <= 0xAE) || (b == 0x81 && d >= 0xA6 && d <= 0xA9))
-          return {NoteError::display_hazard, i};
-      }
-      i += 3;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      if (left < 4 || !cont(p[i + 1]) || !cont(p[i + 2]) || !cont(p[i + 3]))
-        return {NoteError::bad_utf8, i};
-      if (c == 0xF0 && p[i + 1] < 0x90) return {NoteError::bad_utf8, i};  // overlong
-      if (c == 0xF4 && p[i + 1] > 0x8F) return {NoteError::bad_utf8, i};  // > U+10FFFF
-      i += 4;
-    } else {
-      return {NoteError::bad_utf8, i};  // stray continuation, C0/C1 overlong lead, F5..FF
-    }
+    uint32_t cp;
+    size_t len = utf8::decode(p + i, n - i, cp);
+    if (len == 0) return {NoteError::bad_utf8, i};
+    if (utf8::is_control(cp)) return {NoteError::control_char, i};
+    if (utf8::is_display_hazard(cp)) return {NoteError::display_hazard, i};
+    i += len;
   }
   return {};
 }
@@ -309,32 +283,6 @@ bool is_marked(std::string_view d) noexcept {
   return !d.empty() && static_cast<unsigned char>(d[0]) == kMarkByte;
 }
 
-namespace {
-
-std::optional<uint64_t> parse_hex64(std::string_view s) {
-  if (s.empty() || s.size() > 16) return std::nullopt;
-  uint64_t v = 0;
-  for (char c : s) {
-    int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-    if (d < 0) return std::nullopt;
-    v = v << 4 | static_cast<uint64_t>(d);
-  }
-  return v;
-}
-
-void append_hex(std::string& out, uint64_t v, int width) {
-  static const char* hex = "0123456789abcdef";
-  char buf[16];
-  int n = 0;
-  do {
-    buf[n++] = hex[v & 15];
-    v >>= 4;
-  } while (v || n < width);
-  while (n) out += buf[--n];
-}
-
-}  // namespace
-
 std::optional<Marked> parse_marked(std::string_view d) {
   if (!is_marked(d)) return std::nullopt;
   size_t nl = d.find('\n');
@@ -360,16 +308,22 @@ std::optional<Marked> parse_marked(std::string_view d) {
   return m;
 }
 
-void append_marked(std::string& out, uint64_t client_id, uint64_t floor, uint64_t first,
-                   const std::vector<std::string_view>& notes) {
+void append_marked_header(std::string& out, uint64_t client_id, uint64_t floor,
+                          uint64_t first) {
+  assert(floor >= 1 && floor <= first);
   out += static_cast<char>(kMarkByte);
   out += "DN1 ";
   append_hex(out, client_id, 16);
   out += ' ';
-  out += std::to_string(floor);
+  append_u64(out, floor);
   out += ' ';
-  out += std::to_string(first);
+  append_u64(out, first);
   out += '\n';
+}
+
+void append_marked(std::string& out, uint64_t client_id, uint64_t floor, uint64_t first,
+                   const std::vector<std::string_view>& notes) {
+  append_marked_header(out, client_id, floor, first);
   for (std::string_view n : notes) {  // every note ends in '\n', so an empty last one survives
     out += n;
     out += '\n';

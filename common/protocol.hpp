@@ -114,6 +114,9 @@ struct Marked {
 bool is_marked(std::string_view datagram) noexcept;
 // nullopt when the header or note count is malformed.
 std::optional<Marked> parse_marked(std::string_view datagram);
+// The header line alone (with its '\n'), floor in 1..first; the notes follow, each ending
+// in '\n'. The client builds its datagrams with it, one note at a time.
+void append_marked_header(std::string& out, uint64_t client_id, uint64_t floor, uint64_t first);
 // Header plus notes; the caller keeps the result under the datagram size it wants.
 void append_marked(std::string& out, uint64_t client_id, uint64_t floor, uint64_t first,
                    const std::vector<std::string_view>& notes);

@@ -1,12 +1,12 @@
 // log.cpp — see log.hpp.
 #include "log.hpp"
 
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <string>
 
+#include "../common/clock.hpp"
 #include "../common/protocol.hpp"
 
 namespace {
@@ -17,10 +17,8 @@ void set_log_quiet(bool quiet) noexcept { quiet_ = quiet; }
 
 void log_line(std::string_view text) noexcept {
   if (quiet_) return;
-  timeval tv;
-  ::gettimeofday(&tv, nullptr);
   char buf[1024];
-  format_time_ms(static_cast<int64_t>(tv.tv_sec) * 1000 + tv.tv_usec / 1000, buf);
+  format_time_ms(wall_ms(), buf);
   size_t n = kTimeLen;
   const char* tag = " dailynetd: ";
   std::memcpy(buf + n, tag, std::strlen(tag));

@@ -4,8 +4,6 @@
 #include <fcntl.h>
 #include <sys/select.h>
 #include <signal.h>
-#include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>

@@ -6,7 +6,6 @@
 #include <netinet/tcp.h>
 #include <sys/select.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include <cerrno>
 #include <cstring>

@@ -23,8 +23,6 @@ bool is_quit(std::string_view line) noexcept {
   return true;
 }
 
-void append_u64(std::string& s, uint64_t v) { s += std::to_string(v); }
-
 }  // namespace
 
 TcpSession::TcpSession(Fd fd, const SockAddr& peer, int64_t now_ms)
