@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace utf8 {
@@ -73,6 +74,25 @@ inline size_t prev(std::string_view s, size_t at) noexcept {
   for (size_t k = 2; k <= 4 && k <= at; ++k)
     if (decode_at(s, at - k).len == k) return at - k;
   return at - 1;
+}
+
+// Appends the encoding of cp (a scalar value: at most U+10FFFF, not a surrogate).
+inline void append(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | cp >> 6);
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | cp >> 12);
+    out += static_cast<char>(0x80 | (cp >> 6 & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | cp >> 18);
+    out += static_cast<char>(0x80 | (cp >> 12 & 0x3F));
+    out += static_cast<char>(0x80 | (cp >> 6 & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
 }
 
 // C0 (TAB included), DEL and C1: refused in notes, escaped on terminals.

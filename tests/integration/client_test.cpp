@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "../../common/protocol.hpp"
+#include "../../common/utf8.hpp"
 #include "harness.hpp"
 #include "pty.hpp"
 
@@ -69,24 +70,6 @@ uint16_t free_port() {
 
 // ---- a tiny JSON reader for one flat object of strings and numbers --------------------------
 
-void put_utf8(std::string& o, uint32_t cp) {
-  if (cp < 0x80) {
-    o += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    o += static_cast<char>(0xC0 | cp >> 6);
-    o += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    o += static_cast<char>(0xE0 | cp >> 12);
-    o += static_cast<char>(0x80 | (cp >> 6 & 0x3F));
-    o += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    o += static_cast<char>(0xF0 | cp >> 18);
-    o += static_cast<char>(0x80 | (cp >> 12 & 0x3F));
-    o += static_cast<char>(0x80 | (cp >> 6 & 0x3F));
-    o += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
 bool json_string(const std::string& s, size_t& i, std::string& out) {
   if (i >= s.size() || s[i] != '"') return false;
   ++i;
@@ -122,7 +105,7 @@ bool json_string(const std::string& s, size_t& i, std::string& out) {
           i += 6;
           cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
         }
-        put_utf8(out, cp);
+        utf8::append(out, cp);
         break;
       }
       default: return false;

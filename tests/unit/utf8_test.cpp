@@ -1,6 +1,7 @@
-// utf8_test.cpp — common/utf8.hpp: strict decoding (every code point round-trips; every
-// 1–3 byte string is accepted exactly when it is the one encoding of a non-surrogate code
-// point; 4-byte limits), cursor steps over valid and invalid bytes, and the refused sets.
+// utf8_test.cpp — common/utf8.hpp: the encoder against known bytes; strict decoding (every
+// code point round-trips; every 1–3 byte string is accepted exactly when it is the one
+// encoding of a non-surrogate code point; 4-byte limits); cursor steps over valid and
+// invalid bytes; the refused sets.
 #include <doctest/doctest.h>
 
 #include <string>
@@ -12,27 +13,23 @@ namespace {
 
 std::string encode(uint32_t cp) {
   std::string s;
-  if (cp < 0x80) {
-    s += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    s += static_cast<char>(0xC0 | cp >> 6);
-    s += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    s += static_cast<char>(0xE0 | cp >> 12);
-    s += static_cast<char>(0x80 | (cp >> 6 & 0x3F));
-    s += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    s += static_cast<char>(0xF0 | cp >> 18);
-    s += static_cast<char>(0x80 | (cp >> 12 & 0x3F));
-    s += static_cast<char>(0x80 | (cp >> 6 & 0x3F));
-    s += static_cast<char>(0x80 | (cp & 0x3F));
-  }
+  utf8::append(s, cp);
   return s;
 }
 
 bool surrogate(uint32_t cp) { return cp >= 0xD800 && cp <= 0xDFFF; }
 
 }  // namespace
+
+TEST_CASE("utf8: append writes the known encodings") {
+  CHECK(encode(0x41) == "A");
+  CHECK(encode(0xE9) == "\xC3\xA9");
+  CHECK(encode(0x7FF) == "\xDF\xBF");
+  CHECK(encode(0x4E2D) == "\xE4\xB8\xAD");
+  CHECK(encode(0xFFFF) == "\xEF\xBF\xBF");
+  CHECK(encode(0x1F600) == "\xF0\x9F\x98\x80");
+  CHECK(encode(0x10FFFF) == "\xF4\x8F\xBF\xBF");
+}
 
 TEST_CASE("utf8: every scalar value round-trips; surrogates and beyond U+10FFFF do not") {
   size_t bad = 0;
