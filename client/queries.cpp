@@ -73,7 +73,7 @@ int query(const Options& o, const std::string& command,
       case TcpClient::Read::timeout:
         report("no answer from " + tcp.peer() + " (TCP) for " + std::to_string(o.timeout_s) +
                " s");
-        return kExitUnreachable;
+        return kExitNoAck;  // it stopped answering (README exit status 3), as for send
       case TcpClient::Read::interrupted:
         return kExitUnreachable;
       case TcpClient::Read::closed:

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstdio>
 #include <algorithm>
 #include <cstring>
@@ -47,6 +48,7 @@ int Server::start(std::string& error) {
     return kExitUsage;
   }
   RecoveryReport rep;
+  const bool existed = ::access((cfg_.data_dir + "/notes.log").c_str(), F_OK) == 0;
   if (!store_.open(cfg_.data_dir, cfg_.repair, rep, error)) return kExitStore;
   if (rep.stale_lock_pid)
     log_line(cfg_.data_dir + "/LOCK named pid " + std::to_string(rep.stale_lock_pid) +
@@ -108,12 +110,19 @@ int Server::start(std::string& error) {
   loop_.watch(intake_.fd(), true, false);
   loop_.watch(listener_.fd(), true, false);
 
+  // The store's absolute path, so that a new user sees where the notes went (issue 12).
+  std::string store_path = store_.log_path();
+  if (char* real = ::realpath(store_path.c_str(), nullptr)) {
+    store_path = real;
+    std::free(real);
+  }
+  const std::string created = existed ? "" : " (new store created)";
   std::string line = "dailynetd ready udp=" + intake_.local().to_string() +
-                     " tcp=" + listener_.local().to_string() + " store=" + store_.log_path() +
-                     " notes=" + std::to_string(store_.count()) + "\n";
+                     " tcp=" + listener_.local().to_string() + " store=" + store_path +
+                     " notes=" + std::to_string(store_.count()) + created + "\n";
   std::fputs(line.c_str(), stdout);
   std::fflush(stdout);
-  log_line("store " + store_.log_path() + ": " + std::to_string(store_.count()) +
+  log_line("store " + store_path + created + ": " + std::to_string(store_.count()) +
            " notes, next seq " + std::to_string(store_.next_seq()) + "; fsync " +
            (cfg_.fsync == FsyncMode::always     ? "always"
             : cfg_.fsync == FsyncMode::everysec ? "everysec"

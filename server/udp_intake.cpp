@@ -91,11 +91,25 @@ bool UdpIntake::read_turn(int64_t now_ms) {
 
 void UdpIntake::count_refusal(NoteError e) noexcept { stats_.refuse(refusal_of(e)); }
 
+// One log line per source host per minute, so that the operator (and a client on this very
+// host, which only sees its notes time out) learns why; bounded: the table is forgotten when
+// it grows past kAllowLogHosts.
+void UdpIntake::log_not_allowed(const SockAddr& peer, int64_t now_ms) {
+  std::string ip = peer.ip_string();
+  auto it = allow_logged_.find(ip);
+  if (it != allow_logged_.end() && now_ms - it->second < 60000) return;
+  if (allow_logged_.size() >= kAllowLogHosts) allow_logged_.clear();
+  allow_logged_[ip] = now_ms;
+  log_line("dropped UDP from " + peer.to_string() +
+           ": not in --allow (no reply is sent; logged once a minute per host)");
+}
+
 void UdpIntake::on_datagram(uint32_t slot, size_t len, bool truncated, int64_t now_ms) {
   SockAddr& peer = peers_[slot];
   peer.normalize();
   if (!cfg_.allowed(peer)) {
     ++stats_.udp_dropped_allow;  // no reply: the server must not answer strangers
+    log_not_allowed(peer, now_ms);
     return;
   }
   if (peer.port() == 0) {

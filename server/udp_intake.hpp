@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "../common/fd.hpp"
@@ -61,12 +62,16 @@ class UdpIntake {
   enum class Gso : uint8_t { on, off, refuse };
 
   void on_datagram(uint32_t slot, size_t len, bool truncated, int64_t now_ms);
+  void log_not_allowed(const SockAddr& peer, int64_t now_ms);
   void on_marked(uint32_t slot, std::string_view data, int64_t now_ms);
   void reply_marked(uint32_t slot, const ExactlyOnce::Outcome& o);
   void count_refusal(NoteError e) noexcept;
   void reply(uint32_t slot, std::string_view text);
   int send_batch(mmsghdr* msgs, unsigned n);
   void gso_refused(int err);
+
+  static constexpr size_t kAllowLogHosts = 4096;
+  std::unordered_map<std::string, int64_t> allow_logged_;  // IP -> when last logged
 
   const Config& cfg_;
   Stats& stats_;

@@ -351,3 +351,61 @@ TEST_CASE("send: --rate refusals are backed off, batches shrink, every note gets
   CHECK_MESSAGE(r.err.find("rate limited by 127.0.0.1:" + port) != std::string::npos, r.err);
   CHECK(r.err.find("no acknowledgement") == std::string::npos);
 }
+
+TEST_CASE("first hour: the start line says where the store is and that it is new; --allow drops "
+          "are logged once per host per minute") {
+  TempDir t;
+  ServerProcess s({"--allow", "127.0.0.2/32"}, t.path() + "/fresh");
+  REQUIRE(s.started());
+  CHECK(s.start_line().find(" store=" + t.path() + "/fresh/notes.log notes=0 (new store created)") !=
+        std::string::npos);
+  CHECK(s.wait_log("store " + t.path() + "/fresh/notes.log (new store created): 0 notes"));
+  Udp u(s.udp_port());  // from 127.0.0.1: not allowed
+  REQUIRE(u.send("first"));
+  REQUIRE(u.send("second"));
+  CHECK(s.wait_log("dropped UDP from 127.0.0.1:" + std::to_string(u.local_port()) +
+                   ": not in --allow"));
+  Udp allowed(s.udp_port(), "127.0.0.1", "127.0.0.2");
+  CHECK(allowed.ask("from an allowed host") == "OK 1\n");  // the drops were handled before it
+  std::string log = s.log();
+  size_t lines = 0;
+  for (size_t at = log.find("not in --allow"); at != std::string::npos;
+       at = log.find("not in --allow", at + 1))
+    ++lines;
+  CHECK(lines == 1);
+}
+
+TEST_CASE("first hour: a frozen server gets the exit status the README documents (3)") {
+  ServerProcess s;
+  REQUIRE(s.started());
+  REQUIRE(::kill(s.pid(), SIGSTOP) == 0);  // it still accepts connections, never answers
+  RunResult h = run(with_port({"history", "--timeout", "1"}, s.tcp_port()), "", kWait);
+  RunResult n = run(with_port({"send", "--timeout", "1", "frozen"}, s.udp_port()), "", kWait);
+  ::kill(s.pid(), SIGCONT);
+  CHECK(h.code == 3);
+  CHECK(h.err.find("no answer from 127.0.0.1:" + std::to_string(s.tcp_port())) !=
+        std::string::npos);
+  CHECK(n.code == 3);
+}
+
+TEST_CASE("first hour: send skips lines of nothing but spaces, and says so on a terminal") {
+  ServerProcess s;
+  REQUIRE(s.started());
+  // stdin from a pipe, stderr on a terminal
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  std::string input = "one\n   \n\t\ntwo\n";
+  REQUIRE(::write(fds[1], input.data(), input.size()) == static_cast<ssize_t>(input.size()));
+  ::close(fds[1]);
+  Redirect r;
+  r.stdin_fd = fds[0];
+  PtyChild t(with_port({"send"}, s.udp_port()), {}, r);
+  ::close(fds[0]);
+  CHECK(t.expect("skipped 2 blank lines (nothing but spaces)", kWait));
+  CHECK(t.wait(kWait) == 0);
+  CHECK(stored_texts(s) == std::vector<std::string>{"one", "two"});
+  RunResult b = run(with_port({"send", "   "}, s.udp_port()));
+  CHECK(b.code == 1);
+  CHECK(b.err.find("nothing but spaces") != std::string::npos);
+  CHECK(stored_texts(s).size() == 2);
+}

@@ -80,13 +80,14 @@ TEST_CASE("server: the start line names udp, tcp, store and notes; --data gets i
   REQUIRE(s.started());
   const std::string p = std::to_string(s.udp_port());
   CHECK(s.start_line() == "dailynetd ready udp=127.0.0.1:" + p + " tcp=127.0.0.1:" + p +
-                              " store=" + data + "/notes.log notes=0");
+                              " store=" + data + "/notes.log notes=0 (new store created)");
   CHECK(file_exists(data + "/notes.log"));
   send_notes(s.udp_port(), {"x", "y"});
   CHECK(s.stop(15) == 0);
   ServerProcess s2({"--udp-port", "0", "--tcp-port", "0"}, data);
   REQUIRE(s2.started());
   CHECK(s2.start_line().find(" store=" + data + "/notes.log notes=2") != std::string::npos);
+  CHECK(s2.start_line().find("new store created") == std::string::npos);
   CHECK(s2.start_line().rfind("dailynetd ready udp=127.0.0.1:", 0) == 0);
   CHECK(s2.stop(15) == 0);
   // --tcp-port alone: TCP on that port, UDP wherever --port says (0: any free one).
