@@ -9,20 +9,16 @@
 
 namespace client {
 
-namespace {
-
-std::string trim(std::string_view s) {
+std::string trim_blanks(std::string_view s) {
   size_t b = 0, e = s.size();
   while (b < e && (s[b] == ' ' || s[b] == '\t')) ++b;
   while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t')) --e;
   return std::string(s.substr(b, e - b));
 }
 
-}  // namespace
-
 ReplInput classify_input(std::string_view line) {
   using K = ReplInput::Kind;
-  std::string cmd = trim(line);
+  std::string cmd = trim_blanks(line);
   if (cmd.empty()) return {K::empty, {}};
   if (line[0] == '\\') {
     std::string_view note = line.substr(1);
@@ -37,9 +33,9 @@ ReplInput classify_input(std::string_view line) {
   if (cmd == "/mine") return {K::mine, {}};
   if (cmd == "/today") return {K::today, {}};
   if (cmd.rfind("/find", 0) == 0 && (cmd.size() == 5 || cmd[5] == ' ' || cmd[5] == '\t'))
-    return {K::find, trim(std::string_view(cmd).substr(5))};
+    return {K::find, trim_blanks(std::string_view(cmd).substr(5))};
   if (cmd.rfind("/from", 0) == 0 && (cmd.size() == 5 || cmd[5] == ' ' || cmd[5] == '\t')) {
-    std::string addr = trim(std::string_view(cmd).substr(5));
+    std::string addr = trim_blanks(std::string_view(cmd).substr(5));
     if (addr.empty() || !parse_addr_filter(addr)) return {K::bad_from, addr};
     return {K::from, addr};
   }

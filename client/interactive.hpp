@@ -22,6 +22,9 @@ struct ReplInput {
 // "exit"); any other non-blank line is a note, sent exactly as typed.
 ReplInput classify_input(std::string_view line);
 
+// s without the blanks (spaces, TABs) around it.
+std::string trim_blanks(std::string_view s);
+
 // $PAGER, "less" when unset (LESS=FRX unless LESS is set); "" (no pager) when set empty or
 // to "cat".
 std::string pager_command();

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "../common/utf8.hpp"
 #include "format.hpp"
 
 namespace client {
@@ -26,19 +27,8 @@ size_t utf8_len(unsigned char b) noexcept {
 // The code point of the valid UTF-8 character ch; -1 when it is not one.
 long code_point(std::string_view ch) noexcept {
   if (ch.empty()) return -1;
-  auto b = [&](size_t i) { return static_cast<unsigned char>(ch[i]); };
-  size_t n = utf8_len(b(0));
-  if (n == 0 || n != ch.size()) return -1;
-  if (n == 1) return b(0);
-  long cp = b(0) & (0x7f >> n);
-  for (size_t i = 1; i < n; ++i) {
-    if ((b(i) & 0xc0) != 0x80) return -1;
-    cp = (cp << 6) | (b(i) & 0x3f);
-  }
-  if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || (cp >= 0xd800 && cp <= 0xdfff) ||
-      cp > 0x10ffff)
-    return -1;
-  return cp;
+  utf8::Char c = utf8::decode_at(ch, 0);
+  return c.len == ch.size() ? static_cast<long>(c.cp) : -1;
 }
 
 // Columns when the C library cannot tell (its locale is not UTF-8): the wide blocks of East
@@ -225,20 +215,11 @@ bool is_blank(std::string_view s) noexcept {
 // ---- characters ----------------------------------------------------------------------------
 
 size_t next_char(std::string_view s, size_t i) noexcept {
-  if (i >= s.size()) return s.size();
-  size_t n = utf8_len(static_cast<unsigned char>(s[i]));
-  if (n <= 1 || i + n > s.size() || code_point(s.substr(i, n)) < 0) return i + 1;
-  return i + n;
+  return i >= s.size() ? s.size() : utf8::next(s, i);
 }
 
 size_t prev_char(std::string_view s, size_t i) noexcept {
-  if (i == 0) return 0;
-  size_t j = i - 1;
-  // Back over up to three continuation bytes, then check that they form one character.
-  size_t k = j;
-  while (k > 0 && i - k < 4 && (static_cast<unsigned char>(s[k]) & 0xc0) == 0x80) --k;
-  if (next_char(s, k) == i) return k;
-  return j;
+  return i == 0 ? 0 : utf8::prev(s, std::min(i, s.size()));
 }
 
 int char_width(std::string_view ch) noexcept {

@@ -13,17 +13,6 @@
 
 namespace client {
 
-namespace {
-
-std::string trim_blanks(std::string_view s) {
-  size_t b = 0, e = s.size();
-  while (b < e && (s[b] == ' ' || s[b] == '\t')) ++b;
-  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t')) --e;
-  return std::string(s.substr(b, e - b));
-}
-
-}  // namespace
-
 std::string pager_command() {
   const char* p = std::getenv("PAGER");
   if (!p) return "less";

@@ -109,8 +109,9 @@ int Session::show_history() {
   });
   printer_.flush(text);
   if (rc == kExitOk) page_if_long();
-  bool paged = pager.running();
-  if (paged) {
+  // less -F quits at once when it all fits: then there is nothing to say about the pager.
+  bool paged = pager.running() && screen + 1 >= static_cast<size_t>(rows_);
+  if (pager.running()) {
     pager.write(text);
     if (!pager.finish()) report("pager '" + pager_cmd + "' could not run; try --no-pager");
     tty_.enter_raw();
@@ -126,8 +127,8 @@ int Session::show_history() {
   std::string s;
   if (paged)
     append_colored(s, color_, kSgrDim,
-                   "(the pager opened at the newest note; b or PgUp in it goes back to earlier "
-                   "ones; all of them: dailynet history | less)\n");
+                   "(the pager opened at the newest note: b or PgUp there goes back; all "
+                   "notes: dailynet history | less)\n");
   append_colored(s, color_, kSgrDim, closing + " \u2014 type a note, or h for help");
   write_all(1, s + "\n");
   return kExitOk;

@@ -256,3 +256,26 @@ TEST_CASE("outbox: formatted and parsed back; malformed lines and comments skipp
         }) == "/home/u/.local/state/dailynet");
   CHECK(state_dir([](const char*) -> const char* { return nullptr; }).empty());
 }
+
+// ---- what a typed line means (interactive.hpp) ----------------------------------------------
+
+#include "../../client/interactive.hpp"
+
+TEST_CASE("session input: exit and :q leave like q, \\exit sends the word; clear, /find, /today") {
+  using K = ReplInput::Kind;
+  for (const char* q : {"exit", ":q", " exit "}) CHECK(classify_input(q).kind == K::quit);
+  auto e = classify_input("\\exit");
+  CHECK(e.kind == K::note);
+  CHECK(e.arg == "exit");
+  CHECK(classify_input("clear").kind == K::clear);
+  CHECK(classify_input("/today").kind == K::today);
+  auto f = classify_input("/find  buy milk ");
+  CHECK(f.kind == K::find);
+  CHECK(f.arg == "buy milk");
+  CHECK(classify_input("/find").kind == K::find);
+  CHECK(classify_input("/finder").kind == K::unknown);
+  CHECK(classify_input("exit now").kind == K::note);
+  CHECK(pager_at_newest("less") == "less +G");
+  CHECK(pager_at_newest("/usr/bin/less -S") == "/usr/bin/less -S +G");
+  CHECK(pager_at_newest("more") == "more");
+}
