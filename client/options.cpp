@@ -323,7 +323,8 @@ const char kExitStatus[] =
     "  0  all done: every note acknowledged, every request answered\n"
     "  1  a note or a request was refused (by the server, or by the local check)\n"
     "  2  usage error\n"
-    "  3  no acknowledgement: the server stopped answering, a note may not be stored\n"
+    "  3  no acknowledgement or no answer: the server stopped answering, a note may\n"
+    "     not be stored (the session: notes left pending in the outbox)\n"
     "  4  server unreachable, or the connection failed\n";
 
 const char kCommon[] =
@@ -392,9 +393,11 @@ std::string help_text(Command c) {
           "A private, networked notebook: one-line notes kept by a dailynetd server.\n"
           "\n"
           "Commands:\n"
-          "  (none)            on a terminal: print every note (through $PAGER when it is\n"
-          "                    longer than the screen), then read one line at a time; each\n"
-          "                    line is a note; h for help, q to quit. Otherwise like send.\n"
+          "  (none)            on a terminal: print every note (through $PAGER, opened at\n"
+          "                    the newest, when longer than the screen), then a line editor:\n"
+          "                    each line is a note, pasted lines too; notes by others appear\n"
+          "                    live; h for help, q to quit. Takes the history filters.\n"
+          "                    Otherwise like send.\n"
           "  send [TEXT...]    send TEXT as one note, or each line of stdin as a note\n"
           "  history           print notes (--from, --since, --until, --last, --grep)\n"
           "  clients           who wrote how much: one line per client address (--hosts:\n"
@@ -408,8 +411,10 @@ std::string help_text(Command c) {
       s += "  --no-pager        (interactive) print the history without a pager\n"
            "\n"
            "Interactive commands: h, help, ? (help); r, sync (notes added since the last one\n"
-           "shown); q, quit, end of input (leave); /help /sync /quit /who /from ADDR /mine.\n"
-           "A line starting with \\ is sent with that backslash removed: \\q sends \"q\".\n"
+           "shown); q, quit, exit, :q, end of input (leave); clear; /help /sync /quit /who\n"
+           "/from ADDR /mine /find TEXT /today. A line starting with \\ is sent with that\n"
+           "backslash removed: \\q sends \"q\", \\exit sends \"exit\". Unacknowledged notes\n"
+           "are kept in $XDG_STATE_HOME/dailynet/outbox and sent first by the next run.\n"
            "\n";
       s += kExitStatus;
       return s;
