@@ -123,7 +123,7 @@ int Session::show_history() {
   size_t n = printer_.notes();
   std::string closing = n == 0 ? std::string("no notes yet")
                                : group_thousands(n) + (n == 1 ? " note" : " notes");
-  if (!to_wire(o_.filters).empty()) closing += " (those the filters given select)";
+  if (!to_wire(o_.filters).empty()) closing += " selected by the filters";
   std::string s;
   if (paged)
     append_colored(s, color_, kSgrDim,

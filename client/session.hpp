@@ -58,6 +58,7 @@ class Session {
   std::string prompt(int& width) const;
   void draw();
   void commit_line();
+  void clear_line(std::string& out);
   void above(const std::string& text);
   void report_above(const std::string& message);
   void show_output(const std::string& text);

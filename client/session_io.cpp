@@ -113,24 +113,31 @@ void Session::commit_line() {
   write_all(1, out);
 }
 
-void Session::above(const std::string& text) {
-  std::string out;
+// The line goes, so that other output can take its place (then draw() brings it back).
+void Session::clear_line(std::string& out) {
   if (editor_) {
     erase_line(out, cursor_row_);
     cursor_row_ = 0;
+    return;
   }
+  // A plain terminal: the prompt is blanked out with spaces (no erase sequence there).
+  int width = 0;
+  prompt(width);
+  out += "\r" + std::string(static_cast<size_t>(width), ' ') + "\r";
+}
+
+void Session::above(const std::string& text) {
+  std::string out;
+  clear_line(out);
   out += text;
   write_all(1, out);
   draw();
 }
 
 void Session::report_above(const std::string& message) {
-  if (editor_) {
-    std::string out;
-    erase_line(out, cursor_row_);
-    cursor_row_ = 0;
-    write_all(1, out);
-  }
+  std::string out;
+  clear_line(out);
+  write_all(1, out);
   report(message);
   draw();
 }
