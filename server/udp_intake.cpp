@@ -7,8 +7,8 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -225,10 +225,10 @@ void UdpIntake::end_turn(bool committed, uint64_t first_seq) {
     }
     switch (w.kind) {
       case Waiting::Kind::plain: {
-        char buf[32];
-        int n = std::snprintf(buf, sizeof buf, "OK %llu\n",
-                              static_cast<unsigned long long>(first_seq + w.first_note));
-        reply(w.slot, std::string_view(buf, static_cast<size_t>(n)));
+        char buf[32] = {'O', 'K', ' '};  // "OK <seq>\n" (to_chars: no locale, no printf)
+        char* end = std::to_chars(buf + 3, buf + sizeof buf - 1, first_seq + w.first_note).ptr;
+        *end++ = '\n';
+        reply(w.slot, std::string_view(buf, static_cast<size_t>(end - buf)));
         ++stats_.udp_notes_accepted;
         break;
       }
