@@ -61,15 +61,17 @@ series() {  # series FILE ROW...: "achieved stored_rate loss%" per present row, 
   done
   sort -n -o "$f" "$f"
 }
-series "$TMP/dn.dat" dn_50000 dn_100000 dn_200000 dn_never
+series "$TMP/dn.dat" dn_50000 dn_100000 dn_200000 dn_everysec
 series "$TMP/ref.dat" ref_100000 ref_200000 ref
 series "$TMP/rsd.dat" rs_default_50000 rs_default_100000 rs_default
 series "$TMP/rst.dat" rs_tuned_50000 rs_tuned_100000 rs_tuned
+series "$TMP/never.dat" dn_never
 series "$TMP/nogso.dat" dn_never_nogso
 if [ -s "$TMP/dn.dat" ] || [ -s "$TMP/ref.dat" ]; then
   plots=""
-  for s in "dn:dailynetd:#1f77b4:7" "ref:reference receiver:#2ca02c:5" "rsd:rsyslog default:#d62728:9" \
-           "rst:rsyslog tuned:#ff7f0e:11" "nogso:dailynetd, GSO off:#9467bd:13"; do
+  for s in "dn:dailynetd --fsync everysec:#1f77b4:7" "ref:reference receiver:#2ca02c:5" \
+           "rsd:rsyslog default:#d62728:9" "rst:rsyslog tuned:#ff7f0e:11" \
+           "never:dailynetd --fsync never:#17becf:15" "nogso:dailynetd never, GSO off:#9467bd:13"; do
     IFS=: read -r f t c p <<<"$s"
     [ -s "$TMP/$f.dat" ] || continue
     plots="$plots${plots:+, }'$TMP/$f.dat' using (\$1/1000):COLX with linespoints lw 2 pt $p ps 1.2 lc rgb '$c' title '$t'"
@@ -160,6 +162,7 @@ set output '$OUT/scale.svg'
 set title "Cost against the store size N (medians; log-log)"
 set xlabel 'notes in the store'
 set logscale xy
+set format x '10^{%L}'
 set key top left
 plot '$TMP/scale.dat' using 1:2 with linespoints lw 2 pt 7 title 'start-up, ms', \
      '' using 1:3 with linespoints lw 2 pt 5 title 'RSS after start, MiB', \
