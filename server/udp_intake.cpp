@@ -272,57 +272,67 @@ void UdpIntake::gso_refused(int err) {
            "); sending each reply on its own from now on");
 }
 
-void UdpIntake::flush_replies() {
-  constexpr size_t kBatch = 256;   // messages per sendmmsg
-  constexpr size_t kIov = 1024;    // replies per sendmmsg
-  constexpr size_t kCmsg = CMSG_SPACE(sizeof(uint16_t));
-  mmsghdr msgs[kBatch];
+// The messages of one sendmmsg: single replies, and GSO messages of several (carries > 1).
+struct UdpIntake::Batch {
+  static constexpr size_t kMsgs = 256, kIov = 1024, kCmsg = CMSG_SPACE(sizeof(uint16_t));
+  mmsghdr msgs[kMsgs];
   iovec iov[kIov];
-  alignas(cmsghdr) char control[kBatch][kCmsg];
-  uint8_t carries[kBatch];  // replies in each message
-  while (reply_head_ < replies_.size()) {
-    size_t n = 0, used = 0;
-    for (size_t at = reply_head_; n < kBatch && at < replies_.size(); ++n) {
-      Reply& r = replies_[at];
-      size_t segs = gso_ != Gso::off && r.segs > 1 ? r.segs : 1;
-      if (used + segs > kIov) break;
-      msgs[n].msg_hdr = {};
-      msgs[n].msg_hdr.msg_name = &r.to.ss;
-      msgs[n].msg_hdr.msg_namelen = r.to.len;
-      msgs[n].msg_hdr.msg_iov = &iov[used];
-      msgs[n].msg_hdr.msg_iovlen = segs;
-      for (size_t k = 0; k < segs; ++k) iov[used + k] = {replies_[at + k].text, r.len};
-      if (segs > 1) {  // one GSO message: the kernel cuts it into segs datagrams of r.len
-        msgs[n].msg_hdr.msg_control = control[n];
-        msgs[n].msg_hdr.msg_controllen = kCmsg;
-        cmsghdr* c = CMSG_FIRSTHDR(&msgs[n].msg_hdr);
-        c->cmsg_level = SOL_UDP;
-        c->cmsg_type = UDP_SEGMENT;
-        c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-        uint16_t size = r.len;
-        std::memcpy(CMSG_DATA(c), &size, sizeof size);
-      }
-      carries[n] = static_cast<uint8_t>(segs);
-      used += segs;
-      at += segs;
+  alignas(cmsghdr) char control[kMsgs][kCmsg];
+  uint8_t carries[kMsgs];  // replies in each message
+  size_t n = 0;
+};
+
+void UdpIntake::fill_batch(Batch& b) {
+  b.n = 0;
+  size_t used = 0;
+  for (size_t at = reply_head_; b.n < Batch::kMsgs && at < replies_.size(); ++b.n) {
+    Reply& r = replies_[at];
+    size_t segs = gso_ != Gso::off && r.segs > 1 ? r.segs : 1;
+    if (used + segs > Batch::kIov) break;
+    msghdr& h = b.msgs[b.n].msg_hdr;
+    h = {};
+    h.msg_name = &r.to.ss;
+    h.msg_namelen = r.to.len;
+    h.msg_iov = &b.iov[used];
+    h.msg_iovlen = segs;
+    for (size_t k = 0; k < segs; ++k) b.iov[used + k] = {replies_[at + k].text, r.len};
+    if (segs > 1) {  // one GSO message: the kernel cuts it into segs datagrams of r.len
+      h.msg_control = b.control[b.n];
+      h.msg_controllen = Batch::kCmsg;
+      cmsghdr* c = CMSG_FIRSTHDR(&h);
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      uint16_t size = r.len;
+      std::memcpy(CMSG_DATA(c), &size, sizeof size);
     }
-    int sent = send_batch(msgs, static_cast<unsigned>(n));
+    b.carries[b.n] = static_cast<uint8_t>(segs);
+    used += segs;
+    at += segs;
+  }
+}
+
+void UdpIntake::flush_replies() {
+  Batch b;
+  while (reply_head_ < replies_.size()) {
+    fill_batch(b);
+    int sent = send_batch(b.msgs, static_cast<unsigned>(b.n));
     if (sent < 0) {
       int err = errno;
       if (err == EINTR) continue;
       if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) break;
-      if (carries[0] > 1 && (err == EIO || err == EINVAL || err == ENOPROTOOPT)) {
+      if (b.carries[0] > 1 && (err == EIO || err == EINVAL || err == ENOPROTOOPT)) {
         gso_refused(err);  // the same replies go again, one by one
         continue;
       }
       // The first message could not go (e.g. unreachable peer): drop it and go on.
-      stats_.udp_replies_dropped += carries[0];
-      reply_head_ += carries[0];
+      stats_.udp_replies_dropped += b.carries[0];
+      reply_head_ += b.carries[0];
       continue;
     }
     for (int i = 0; i < sent; ++i) {
-      reply_head_ += carries[i];
-      if (carries[i] > 1) stats_.udp_replies_gso += carries[i];
+      reply_head_ += b.carries[i];
+      if (b.carries[i] > 1) stats_.udp_replies_gso += b.carries[i];
     }
   }
   if (reply_head_ == replies_.size()) {

@@ -67,6 +67,8 @@ class UdpIntake {
   void reply_marked(uint32_t slot, const ExactlyOnce::Outcome& o);
   void count_refusal(NoteError e) noexcept;
   void reply(uint32_t slot, std::string_view text);
+  struct Batch;
+  void fill_batch(Batch& b);  // the next replies from reply_head_, grouped ones as GSO
   int send_batch(mmsghdr* msgs, unsigned n);
   void gso_refused(int err);
 
