@@ -141,10 +141,12 @@ set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set xtics rotate by -30
-set key top left
-set arrow from graph 0, first 10000 to graph 1, first 10000 nohead dt 2 lc rgb '#555555'
-set label 'p99 target under load: 10 ms' at graph 0.99, first 11500 right textcolor rgb '#555555'
-plot '$TMP/lat.dat' using 2:xtic(1) title 'p50' lc rgb '#2ca02c', '' using 3 title 'p99' lc rgb '#d62728'
+set format y '10^{%L}'
+set yrange [*:*]
+set offsets 0, 0, graph 0.35, 0
+set key top left horizontal
+plot '$TMP/lat.dat' using 2:xtic(1) title 'p50' lc rgb '#2ca02c', '' using 3 title 'p99' lc rgb '#d62728', \
+     10000 with lines dt 2 lw 2 lc rgb '#555555' title 'p99 target under load (10 ms)'
 EOF
   made+=(latency.svg)
 fi
