@@ -7,6 +7,7 @@
 // wait bounded (generous: the machine is loaded); every process killed by its PID.
 #include <doctest/doctest.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <termios.h>
 
@@ -408,4 +409,37 @@ TEST_CASE("first hour: send skips lines of nothing but spaces, and says so on a 
   CHECK(b.code == 1);
   CHECK(b.err.find("nothing but spaces") != std::string::npos);
   CHECK(stored_texts(s).size() == 2);
+}
+
+TEST_CASE("session: a resize redraws the line; Ctrl-Z suspends, fg draws it again") {
+  ServerProcess s;
+  REQUIRE(s.started());
+  // bash -m (below): job control, so that Ctrl-Z stops the client and `fg` brings it back.
+  std::string cmd = client() + " --port " + std::to_string(s.tcp_port()) + "; fg";
+  PtyChild t(session(s.tcp_port()), {"PAGER=cat", "NO_COLOR=1", "LANG=C.UTF-8"});
+  REQUIRE(t.expect("no notes yet", kWait));
+  t.type("resized line");
+  CHECK(t.expect("resized line", kWait));
+  winsize ws{};
+  ws.ws_row = 30;
+  ws.ws_col = 60;
+  REQUIRE(::ioctl(t.master(), TIOCSWINSZ, &ws) == 0);  // the kernel sends SIGWINCH
+  CHECK(t.expect("note\u203a resized line", kWait));
+  t.type("\r");
+  CHECK(t.expect("#1", kWait));
+  t.type("q\r");
+  CHECK(t.wait(kWait) == 0);
+  // Ctrl-Z under a shell with job control.
+  PtyChild z({"/bin/bash", "--norc", "-m", "-c", cmd}, {"PAGER=cat", "NO_COLOR=1", "LANG=C.UTF-8"});
+  REQUIRE(z.expect("1 note", kWait));
+  z.type("half");
+  CHECK(z.expect("half", kWait));
+  z.type("\x1a");  // Ctrl-Z: stopped; the script's `fg` resumes it at once
+  CHECK(z.expect("note\u203a half", kWait));  // drawn again after fg
+  CHECK(raw_mode(z.master()));
+  z.type(" done\r");
+  CHECK(z.expect("#2", kWait));
+  z.type("q\r");
+  CHECK(z.wait(kWait) == 0);
+  CHECK(stored_texts(s) == std::vector<std::string>{"resized line", "half done"});
 }
