@@ -621,7 +621,7 @@ TEST_CASE("server: HISTORY is a snapshot; a stalled reader of 200,000 notes neve
     int64_t dt = now_ms() - t0;
     worst = std::max(worst, dt);
     CHECK(r == "OK " + std::to_string(kNotes + static_cast<uint64_t>(i)) + "\n");
-    CHECK(dt < 100);
+    CHECK(dt < 500);  // not stalled: a blocked server misses every ask; 500 ms leaves room for a loaded CI machine
   }
   MESSAGE("worst UDP acknowledgement time during the stall: " << worst << " ms");
   {
