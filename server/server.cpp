@@ -49,23 +49,12 @@ int Server::start(std::string& error) {
   }
   RecoveryReport rep;
   const bool existed = ::access((cfg_.data_dir + "/notes.log").c_str(), F_OK) == 0;
-  if (!store_.open(cfg_.data_dir, cfg_.repair, rep, error)) return kExitStore;
-  if (rep.stale_lock_pid)
-    log_line(cfg_.data_dir + "/LOCK named pid " + std::to_string(rep.stale_lock_pid) +
-             ", which no longer runs a server here (it ended without cleaning up): taking it");
-  if (rep.torn_bytes || rep.torn_records)
-    log_line(store_.log_path() + ": torn tail cut at byte " + std::to_string(rep.torn_offset) +
-             ": " + std::to_string(rep.torn_bytes) + " bytes of uncommitted notes" +
-             (rep.torn_records ? " and " + std::to_string(rep.torn_records) + " check records"
-                               : std::string()) +
-             " removed (a crash mid-write; nothing acknowledged was lost)");
-  if (rep.rebuilt_checks)
-    log_line("notes.chk was missing: rebuilt from " + store_.log_path() +
-             " (retries of notes sent before cannot be recognised)");
-  if (!rep.repaired_to.empty())
-    log_line("repair: moved " + std::to_string(rep.repaired_bytes) + " damaged bytes to " +
-             rep.repaired_to + "; kept " + std::to_string(store_.count()) + " intact notes");
-  build_index();
+  // The store hands every recovered note to the index and the exactly-once table.
+  if (!store_.open(cfg_.data_dir, cfg_.repair,
+                   [this](const RecoveredNote& n) { index_note(n); }, rep, error))
+    return kExitStore;
+  for (const std::string& line : describe_recovery(rep, store_.log_path(), store_.count()))
+    log_line(line);
   if (cfg_.udp_port == 0 && cfg_.tcp_port == 0) {
     // --port 0: one free port number for both protocols, as with a fixed --port. TCP picks
     // it; UDP takes the same number, or both try again.
@@ -131,19 +120,13 @@ int Server::start(std::string& error) {
   return kExitOk;
 }
 
-void Server::build_index() {
+void Server::index_note(const RecoveredNote& n) {
   // The store is the truth: attribution and exactly-once state come from its lines/records.
-  for (size_t p = 0; p < store_.count(); ++p) {
-    std::string_view line = store_.recovered_line(p);
-    size_t t1 = line.find('\t');
-    size_t t2 = line.find('\t', t1 + 1);
-    size_t t3 = line.find('\t', t2 + 1);
-    auto ms = parse_time_ms(line.substr(t1 + 1, t2 - t1 - 1));
-    index_.add(static_cast<uint32_t>(p), line.substr(t2 + 1, t3 - t2 - 1), ms ? *ms : 0);
-    if (uint64_t id = store_.recovered_client_id(p))
-      once_.restore(id, store_.recovered_msg(p), store_.seq_at(p));
-  }
-  store_.release_recovery();
+  auto note = parse_note_line(n.line);
+  auto ms = note ? parse_time_ms(note->time) : std::nullopt;
+  index_.add(static_cast<uint32_t>(n.position), note ? note->addr : std::string_view(),
+             ms ? *ms : 0);
+  if (n.client_id) once_.restore(n.client_id, n.msg, n.seq);
 }
 
 int Server::run() {
@@ -215,7 +198,7 @@ void Server::commit(int64_t now_ms) {
   if (!notes.empty()) {
     std::string error;
     size_t first_pos = store_.count();
-    ok = store_.append(notes, cfg_.fsync, error);
+    ok = check_store(now_ms) && store_.append(notes, cfg_.fsync, error);
     if (ok) {
       ++stats_.store_commits;
       if (cfg_.fsync == FsyncMode::always) ++stats_.store_syncs;
@@ -223,7 +206,7 @@ void Server::commit(int64_t now_ms) {
         index_.add(static_cast<uint32_t>(first_pos + i), notes[i].addr, notes[i].time_ms);
     } else {
       ++stats_.store_append_failures;
-      if (now_ms - last_store_error_log_ms_ > 1000) {
+      if (!error.empty() && now_ms - last_store_error_log_ms_ > 1000) {
         last_store_error_log_ms_ = now_ms;
         log_line(error + "; " + std::to_string(notes.size()) +
                  " notes refused with 'ERR store unavailable'; writing resumes when the disk "
@@ -232,6 +215,14 @@ void Server::commit(int64_t now_ms) {
     }
   }
   intake_.end_turn(ok, first_seq);
+}
+
+bool Server::check_store(int64_t now_ms) {
+  last_store_check_ms_ = now_ms;
+  std::string what;
+  if (store_.check_files(what)) return true;
+  if (!what.empty()) log_line(what);  // once: the first time the change is seen
+  return false;
 }
 
 void Server::on_accept(Fd fd, const SockAddr& peer) {
@@ -258,6 +249,7 @@ void Server::close_finished() {
 
 void Server::check_timers(int64_t now_ms) {
   last_timer_ms_ = now_ms;
+  if (now_ms - last_store_check_ms_ >= 500) check_store(now_ms);
   if (cfg_.fsync == FsyncMode::everysec && store_.dirty() && now_ms - last_sync_ms_ >= 1000) {
     std::string error;
     if (store_.sync(error))

@@ -35,7 +35,9 @@ class Server {
   int run();
 
  private:
-  void build_index();
+  void index_note(const RecoveredNote& n);
+  // Store::check_files, logged the first time it fails; false when the store is unavailable.
+  bool check_store(int64_t now_ms);
   void turn(int64_t now_ms);
   void on_signals();  // reads the self-pipe: logs SIGHUP/SIGUSR1/SIGUSR2, stops on the rest
   void commit(int64_t now_ms);
@@ -66,4 +68,5 @@ class Server {
   int64_t last_sync_ms_ = 0;
   int64_t last_timer_ms_ = 0;
   int64_t last_store_error_log_ms_ = 0;
+  int64_t last_store_check_ms_ = 0;
 };

@@ -1,41 +1,30 @@
 // store.hpp — Store: the append-only notes file and its check file, recovery on open, group
-// commit, and positions of notes for streaming. Owns both files and the data-dir lock.
-// Does not know about sockets or the index (the server updates the index after a commit).
+// commit, positions of notes for streaming, and the watch on the files while running. Owns
+// both files and the data-dir lock. Does not know about sockets or the index.
 //
-// On disk, in --data:
-//   notes.log  the notes, one wire line each: "SEQ\tTIME\tADDR\tTEXT\n". Plain UTF-8 that
-//              cat/grep/less read, and that HISTORY streams byte for byte (sendfile).
-//   notes.chk  one 40-byte little-endian record per note line, in the same order:
-//                u64 seq, u64 offset of the line, u32 line length (with '\n'),
-//                u32 crc32c (over the line, then this record with the crc field zeroed),
-//                u64 client id, u64 message number (both 0 for a plain datagram).
-//              The check value finds damage anywhere; the ids rebuild exactly-once state.
-//   LOCK       holds the PID of the server that has the store (flock, released on exit).
-// A note is committed when its line and its record are both written. A commit writes the
-// batch's lines with one write() and its records with another, then (--fsync always)
-// fdatasync()s both. Recovery keeps the longest prefix of verified records, cuts a torn
-// tail (uncommitted lines, a partial record) and refuses damage that valid notes follow.
+// Formats (notes.log, notes.chk with its note records and commit marks, side files, LOCK):
+// store_format.hpp. Start-up rules (what is torn, what is damage): store_scan.hpp.
+//
+// A commit writes the batch's lines with one write() and its records plus one commit mark
+// with another, then (--fsync always) fdatasync()s both before any OK leaves. Recovery
+// cuts only what follows the last complete commit, and moves every byte it cuts to a new
+// side file first. While running, check_files() notices notes.log or notes.chk truncated,
+// replaced, moved, removed or written by someone else; the store then refuses every append
+// (ERR store unavailable) until a restart, and readable_end() keeps readers to bytes it wrote.
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <sys/types.h>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "../common/fd.hpp"
+#include "store_format.hpp"
 
-struct StoreRecord {
-  uint64_t seq = 0;
-  uint64_t offset = 0;
-  uint32_t length = 0;
-  uint32_t crc = 0;
-  uint64_t client_id = 0;
-  uint64_t msg = 0;
-};
-inline constexpr size_t kRecordSize = 40;
-void encode_record(const StoreRecord& r, unsigned char out[kRecordSize]) noexcept;
-StoreRecord decode_record(const unsigned char in[kRecordSize]) noexcept;
-uint32_t record_crc(const StoreRecord& r, std::string_view line) noexcept;
+
+struct ScanResult;
 
 enum class FsyncMode { always, everysec, never };
 
@@ -43,13 +32,21 @@ enum class FsyncMode { always, everysec, never };
 struct RecoveryReport {
   std::string error;            // one line: file, byte offset, what to do
   uint64_t torn_offset = 0;     // where a torn tail was cut (bytes of notes.log)
-  uint64_t torn_bytes = 0;      // log bytes cut there
-  uint64_t torn_records = 0;    // check records cut
+  uint64_t torn_bytes = 0;      // log bytes cut there, now in torn_log_to
+  uint64_t torn_records = 0;    // check records (rounded up) cut, now in torn_chk_to
+  std::string torn_log_to, torn_chk_to;  // side files ("" when nothing was cut there)
   bool rebuilt_checks = false;  // notes.chk was missing and rebuilt from notes.log
-  std::string repaired_to;      // side file that received damaged bytes (--repair)
+  bool marked = false;          // a store from before commit marks got its first mark
+  std::string repaired_to;      // side file that received damaged log bytes (--repair)
+  std::string repaired_chk_to;  // side file that received the old notes.chk (--repair)
   uint64_t repaired_bytes = 0;
   uint64_t stale_lock_pid = 0;  // LOCK named this PID, which no longer holds it
 };
+
+// The log lines that tell what recovery did (torn tail cut, records rebuilt, repair, a
+// stale LOCK taken), each naming the side files that hold what was cut. count: notes kept.
+std::vector<std::string> describe_recovery(const RecoveryReport& r, const std::string& log_path,
+                                           size_t count);
 
 // One note the server wants committed; addr and text point into the caller's buffers.
 struct NoteToAppend {
@@ -60,6 +57,15 @@ struct NoteToAppend {
   uint64_t msg = 0;
 };
 
+// One note as recovery found it, handed to the caller of Store::open (index, exactly-once).
+struct RecoveredNote {
+  size_t position = 0;     // 0-based, in file order
+  uint64_t seq = 0;
+  std::string_view line;   // without its '\n'
+  uint64_t client_id = 0;  // 0 for a plain datagram
+  uint64_t msg = 0;
+};
+
 class Store {
  public:
   Store() = default;
@@ -67,17 +73,33 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  // Creates dir (and parents) if needed, takes the lock, recovers. Returns false with a
-  // one-line reason in `error` (lock held, I/O error, damage); `report` says what was done.
-  bool open(const std::string& dir, bool repair, RecoveryReport& report, std::string& error);
+  // Creates dir (and parents) if needed, takes the lock, recovers, then calls each_note for
+  // every note in the store, in order (the line without '\n' is valid only during the call).
+  // Returns false with a one-line reason in `error` (lock held, I/O error, damage: the file
+  // and byte offset); `report` says what was done.
+  bool open(const std::string& dir, bool repair, const std::function<void(const RecoveredNote&)>& each_note,
+            RecoveryReport& report, std::string& error);
 
   // Appends the notes as seqs next_seq().., all or nothing. Returns false (and leaves the
   // files as they were) when the disk refuses; `error` names the errno.
+  // Refuses everything once check_files() found the files changed.
   bool append(const std::vector<NoteToAppend>& notes, FsyncMode mode, std::string& error);
+  // Are notes.log and notes.chk still the files this store opened (same device and inode at
+  // their paths) with the sizes it wrote? Called on every commit and at least once a second.
+  // The first time not: returns false with one line naming the file and what changed in
+  // `what`; from then on the store is unavailable() (appends refused) until a restart.
+  bool check_files(std::string& what);
+  bool unavailable() const noexcept { return !failed_.empty(); }
+  // The end of the bytes of notes.log a reader may send: bytes() while the file holds what
+  // this store wrote; after it was found shorter, the end of the last whole note it still
+  // holds (never more again, so a file refilled by someone else is not sent).
+  uint64_t readable_end() const noexcept;
   // fdatasync() of both files if anything was written since the last sync (everysec).
   bool sync(std::string& error);
   bool dirty() const noexcept { return dirty_; }
 
+  // last_seq is the highest seq ever given (the seq floor), also when its note was lost to
+  // damage or cut from a torn tail: the next note never takes a seq given before.
   uint64_t next_seq() const noexcept { return last_seq_ + 1; }
   uint64_t last_seq() const noexcept { return last_seq_; }
   size_t count() const noexcept { return offsets_.size(); }
@@ -90,23 +112,22 @@ class Store {
   }
   // First position whose seq is > since.
   size_t position_after(uint64_t since) const noexcept;
+  // Number of notes whose line starts before byte `off` of notes.log.
+  size_t position_at(uint64_t off) const noexcept;
 
   int log_fd() const noexcept { return log_.get(); }
   const std::string& log_path() const noexcept { return log_path_; }
-  const std::string& dir() const noexcept { return dir_; }
 
-  // Until release_recovery(): the line (without '\n') of position p as recovery mapped it,
-  // and the client id / message number its record carries; used to build the index and
-  // the exactly-once state at start-up without reading the file twice.
-  std::string_view recovered_line(size_t p) const noexcept;
-  uint64_t recovered_client_id(size_t p) const noexcept { return rec_client_[p]; }
-  uint64_t recovered_msg(size_t p) const noexcept { return rec_msg_[p]; }
-  void release_recovery() noexcept;
 
  private:
   bool lock_dir(uint64_t& stale_pid, std::string& error);
   bool recover(bool repair, RecoveryReport& report, std::string& error);
+  bool cut_torn(const ScanResult& s, std::string_view log, std::string_view chk,
+                RecoveryReport& report, std::string& error);
+  bool repair(std::string_view log, std::string_view chk, RecoveryReport& report,
+              std::string& error);
   bool rewrite(const std::string& log, const std::string& chk, std::string& error);
+  void unmap() noexcept;
 
   std::string dir_, log_path_, chk_path_;
   Fd lock_, log_, chk_;
@@ -115,9 +136,13 @@ class Store {
   uint64_t last_seq_ = 0;
   bool dirty_ = false;
   bool locked_ = false;  // this process holds the flock on LOCK
+  std::string failed_;   // what check_files() found changed; non-empty: unavailable
+  dev_t log_dev_ = 0, chk_dev_ = 0;
+  ino_t log_ino_ = 0, chk_ino_ = 0;
+  mutable uint64_t trusted_end_ = UINT64_MAX;  // lowered when notes.log is found shorter
   std::vector<uint64_t> offsets_;
   std::vector<uint64_t> seqs_;
-  // Filled by recover() and dropped by release_recovery().
+  // While open() runs: the ids of the recovered notes and notes.log mapped.
   std::vector<uint64_t> rec_client_, rec_msg_;
   const char* map_ = nullptr;
   size_t map_len_ = 0;

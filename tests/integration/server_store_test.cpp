@@ -203,7 +203,8 @@ TEST_CASE("server: a torn last line is cut at start and reported on one stderr l
     send_notes(s.udp_port(), {"t6"}, 6);
     CHECK(s.stop(15) == 0);
   }
-  // A complete line with no check record was never acknowledged: cut the same way.
+  // A complete line with no check record was never acknowledged: cut the same way, to a
+  // side file; its seq is not given again (the next note gets 8), a mark records that.
   const uint64_t size1 = file_size(log);
   std::string extra;
   append_note_line(extra, 7, 1767225600000, "127.0.0.1:9", "never acked");
@@ -219,25 +220,35 @@ TEST_CASE("server: a torn last line is cut at start and reported on one stderr l
   CHECK(lines[0].find(std::to_string(size1)) != std::string::npos);
   CHECK(lines[0].find(std::to_string(extra.size()) + " bytes") != std::string::npos);
   CHECK(file_size(log) == size1);
-  CHECK(file_size(chk) == chk0);
+  CHECK(file_size(chk) == chk0 + 40);
   CHECK(stored_texts(s) == numbered("t", 6));
-  send_notes(s.udp_port(), {"t7"}, 7);
+  auto side = dir_entries(data, "notes.log.torn-");
+  REQUIRE(side.size() == 2);  // the first cut and this one: never replaced
+  std::string both = read_file(data + "/" + side[0]) + read_file(data + "/" + side[1]);
+  CHECK(both.find(extra) != std::string::npos);
+  CHECK(both.find(torn) != std::string::npos);
+  auto chk_side = dir_entries(data, "notes.chk.torn-");
+  REQUIRE(chk_side.size() == 1);
+  CHECK(read_file(data + "/" + chk_side[0]) == std::string(17, '\x01'));
+  send_notes(s.udp_port(), {"t7"}, 8);
   CHECK(s.stop(15) == 0);
   // The log lost the end of its last committed line (e.g. power loss under --fsync never):
-  // that line is cut, with its check record.
+  // the commit mark says the commit was complete, so this is damage, not a torn tail.
   const uint64_t last_start = line_offset(log, 6);
   const uint64_t size2 = file_size(log);
   REQUIRE(::truncate(log.c_str(), static_cast<off_t>(size2 - 5)) == 0);
   ServerProcess s2({}, data);
-  REQUIRE(s2.started());
-  CHECK(s2.start_line().find(" notes=6") != std::string::npos);
-  lines = log_lines_with(s2.log(), "torn");
-  REQUIRE(lines.size() == 1);
-  CHECK(lines[0].find(std::to_string(last_start)) != std::string::npos);
-  CHECK(lines[0].find(std::to_string(size2 - 5 - last_start) + " bytes") != std::string::npos);
+  CHECK_FALSE(s2.started());
+  CHECK(s2.exit_code() == 3);
+  CHECK(s2.log().find("notes.log is damaged at byte " + std::to_string(size2 - 5)) !=
+        std::string::npos);
+  CHECK(s2.log().find("shorter than its check records say") != std::string::npos);
+  ServerProcess s3({"--repair"}, data);
+  REQUIRE(s3.started());
+  CHECK(s3.start_line().find(" notes=6") != std::string::npos);
   CHECK(file_size(log) == last_start);
-  CHECK(file_size(chk) == 6 * 40);
-  CHECK(stored_texts(s2) == numbered("t", 6));
+  CHECK(stored_texts(s3) == numbered("t", 6));
+  send_notes(s3.udp_port(), {"after"}, 9);  // seq 8 was given once: never again
 }
 
 TEST_CASE("server: a new store whose first write was cut short starts empty, reporting it") {
@@ -285,7 +296,7 @@ TEST_CASE("server: damage in the middle stops the start (exit 3, file and offset
     ServerProcess s({"--repair"}, data);
     REQUIRE(s.started());
     CHECK(s.start_line().find(" notes=5") != std::string::npos);
-    auto side = dir_entries(data, "notes.damaged-");
+    auto side = dir_entries(data, "notes.log.damaged-");
     REQUIRE(side.size() == 1);
     CHECK(read_file(data + "/" + side[0]) == damaged_line3);
     CHECK(s.log().find(side[0]) != std::string::npos);
@@ -326,7 +337,7 @@ TEST_CASE("server: a truncated middle line is refused; --repair keeps every inta
   REQUIRE(s.started());
   CHECK(stored_texts(s) ==
         std::vector<std::string>{"middle-1", "middle-2", "middle-4", "middle-5", "middle-6"});
-  auto side = dir_entries(data, "notes.damaged-");
+  auto side = dir_entries(data, "notes.log.damaged-");
   REQUIRE(side.size() == 1);
   std::string cut_line3 = line3;
   cut_line3.erase(line3.find("middle-3") + 2, 5);
@@ -341,8 +352,8 @@ TEST_CASE("server: a damaged check record is refused at start; --repair keeps th
   const std::string log = data + "/notes.log", chk = data + "/notes.chk";
   const std::string log_bytes = read_file(log);
   std::string c = read_file(chk);
-  REQUIRE(c.size() == 4 * 40);
-  c[40 * 2 + 8] ^= 0x01;  // record of seq 3: lowest byte of its offset field
+  REQUIRE(c.size() == 8 * 40);  // one note and its commit mark per send
+  c[40 * 4 + 8] ^= 0x01;  // record of seq 3: lowest byte of its offset field
   write_file(chk, c);
   {
     ServerProcess s({}, data);
@@ -358,26 +369,26 @@ TEST_CASE("server: a damaged check record is refused at start; --repair keeps th
   send_notes(s.udp_port(), {"rec-5"}, 5);
 }
 
-TEST_CASE("server: garbage appended after the notes is refused; --repair quarantines it") {
+TEST_CASE("server: garbage appended after the last commit is a torn tail, moved to a side "
+          "file") {
   TempDir t;
   const std::string data = t.path() + "/data";
   make_store(data, numbered("g", 3));
   const std::string log = data + "/notes.log";
   const uint64_t size0 = file_size(log);
+  // Bytes after the last complete group commit can not have been acknowledged, whatever
+  // they hold (SPEC "Server and store").
   const std::string garbage = "garbage line one\nsecond bad line\n\x01\x02\x03\nthird\n";
   write_file(log, read_file(log) + garbage);
-  {
-    ServerProcess s({}, data);
-    CHECK_FALSE(s.started());
-    CHECK(s.exit_code() == 3);
-    CHECK(s.log().find(log) != std::string::npos);
-    CHECK(s.log().find("byte " + std::to_string(size0)) != std::string::npos);
-  }
-  ServerProcess s({"--repair"}, data);
+  ServerProcess s({}, data);
   REQUIRE(s.started());
   CHECK(s.start_line().find(" notes=3") != std::string::npos);
-  auto side = dir_entries(data, "notes.damaged-");
+  auto lines = log_lines_with(s.log(), "torn");
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].find("byte " + std::to_string(size0)) != std::string::npos);
+  auto side = dir_entries(data, "notes.log.torn-");
   REQUIRE(side.size() == 1);
+  CHECK(lines[0].find(side[0]) != std::string::npos);
   CHECK(read_file(data + "/" + side[0]) == garbage);
   CHECK(stored_texts(s) == numbered("g", 3));
   CHECK(file_size(log) == size0);
@@ -432,14 +443,14 @@ TEST_CASE("server: a deleted notes.chk is rebuilt from notes.log and the start s
   const std::string data = t.path() + "/data";
   make_store(data, numbered("c", 4));
   const uint64_t chk_size = file_size(data + "/notes.chk");
-  CHECK(chk_size == 4 * 40);
+  CHECK(chk_size == 8 * 40);  // a record and a commit mark per send
   REQUIRE(::unlink((data + "/notes.chk").c_str()) == 0);
   {
     ServerProcess s({}, data);
     REQUIRE(s.started());
     CHECK(s.start_line().find(" notes=4") != std::string::npos);
     CHECK(s.log().find("notes.chk was missing: rebuilt") != std::string::npos);
-    CHECK(file_size(data + "/notes.chk") == chk_size);
+    CHECK(file_size(data + "/notes.chk") == 5 * 40);  // 4 records, one mark
     send_notes(s.udp_port(), {"c5"}, 5);
     CHECK(s.stop(15) == 0);
   }

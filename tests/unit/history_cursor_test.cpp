@@ -31,8 +31,7 @@ struct Fixture {
     dir = tmpl;
     RecoveryReport rep;
     std::string err;
-    REQUIRE(store.open(dir, false, rep, err));
-    store.release_recovery();
+    REQUIRE(store.open(dir, false, [](const RecoveredNote&) {}, rep, err));
   }
   ~Fixture() {
     std::error_code ec;

@@ -12,10 +12,13 @@
 
 namespace {
 
-// A store built in memory the way Store::append writes one.
+// A store built in memory the way Store::append writes one: each commit's lines share the
+// TIME of their turn; its records are followed by a commit mark (unless legacy: a store from
+// before marks).
 struct Built {
   std::string log, chk;
-  std::vector<uint64_t> offs;    // line offsets
+  std::vector<uint64_t> offs;      // line offsets
+  std::vector<uint64_t> recs;      // byte offset of each note's record in chk
   std::vector<std::string> lines;  // with '\n'
 };
 
@@ -25,28 +28,45 @@ std::string record_bytes(const StoreRecord& r) {
   return std::string(reinterpret_cast<const char*>(buf), kRecordSize);
 }
 
-std::string note_line(uint64_t seq, std::string_view text, std::string_view addr = "10.0.0.1:5") {
+std::string note_line(uint64_t seq, std::string_view text, std::string_view addr = "10.0.0.1:5",
+                      int64_t commit = -1) {
   std::string l;
-  append_note_line(l, seq, 1795508130123 + static_cast<int64_t>(seq), addr, text);
+  append_note_line(l, seq, 1795508130123 + (commit < 0 ? static_cast<int64_t>(seq) : commit),
+                   addr, text);
   return l;
 }
 
-// Notes with seqs 1..n (or the given seqs), client id 7, message = seq + 100.
-Built build(const std::vector<uint64_t>& seqs) {
+// Commits of notes (their seqs), client id 7, message = seq + 100.
+Built build_commits(const std::vector<std::vector<uint64_t>>& commits, bool legacy = false) {
   Built b;
-  for (uint64_t s : seqs) {
-    std::string l = note_line(s, "note number " + std::to_string(s));
-    b.offs.push_back(b.log.size());
-    b.chk += record_bytes(make_record(s, b.log.size(), l, 7, s + 100));
-    b.log += l;
-    b.lines.push_back(l);
+  uint64_t floor = 0;
+  for (size_t c = 0; c < commits.size(); ++c) {
+    for (uint64_t s : commits[c]) {
+      std::string l = note_line(s, "note number " + std::to_string(s), "10.0.0.1:5",
+                                static_cast<int64_t>(c) * 1000);
+      b.offs.push_back(b.log.size());
+      b.recs.push_back(b.chk.size());
+      b.chk += record_bytes(make_record(s, b.log.size(), l, 7, s + 100));
+      b.log += l;
+      b.lines.push_back(l);
+      floor = std::max(floor, s);
+    }
+    if (!legacy)
+      b.chk += record_bytes(
+          make_mark(b.log.size(), static_cast<uint32_t>(commits[c].size()), floor));
   }
   return b;
 }
-Built build(size_t n) {
+// One note per commit, seqs as given.
+Built build(const std::vector<uint64_t>& seqs, bool legacy = false) {
+  std::vector<std::vector<uint64_t>> commits;
+  for (uint64_t s : seqs) commits.push_back({s});
+  return build_commits(commits, legacy);
+}
+Built build(size_t n, bool legacy = false) {
   std::vector<uint64_t> seqs;
   for (size_t i = 1; i <= n; ++i) seqs.push_back(i);
-  return build(seqs);
+  return build(seqs, legacy);
 }
 
 using V = ScanResult::Verdict;
@@ -97,9 +117,18 @@ TEST_CASE("store_scan: a clean store") {
   CHECK(s.client_ids == std::vector<uint64_t>{7, 7, 7});
   CHECK(s.msgs == std::vector<uint64_t>{101, 102, 103});
   CHECK(s.log_keep == b.log.size());
-  CHECK(s.chk_keep == 3 * kRecordSize);
+  CHECK(s.chk_keep == b.chk.size());
+  CHECK(s.seq_floor == 3);
+  CHECK_FALSE(s.needs_mark);
   CHECK_FALSE(s.rebuilt);
   CHECK(s.damage_what.empty());
+  // A store from before commit marks is read the same way and gets a mark.
+  Built l = build(3, true);
+  s = scan_store(l.log, l.chk);
+  CHECK(s.verdict == V::clean);
+  CHECK(s.seqs == std::vector<uint64_t>{1, 2, 3});
+  CHECK(s.needs_mark);
+  CHECK(s.seq_floor == 3);
 }
 
 TEST_CASE("store_scan: seqs may have gaps but must rise") {
@@ -110,7 +139,8 @@ TEST_CASE("store_scan: seqs may have gaps but must rise") {
   Built d = build(std::vector<uint64_t>{1, 5, 5});
   s = scan_store(d.log, d.chk);
   CHECK(s.verdict == V::damaged);
-  CHECK(s.damage_offset == d.offs[2]);
+  CHECK(s.damage_file == "notes.chk");
+  CHECK(s.damage_offset == d.recs[2]);
 }
 
 TEST_CASE("store_scan: empty store") {
@@ -128,55 +158,123 @@ TEST_CASE("store_scan: torn partial last line") {
   ScanResult s = scan_store(log, b.chk);
   CHECK(s.verdict == V::torn);
   CHECK(s.log_keep == b.log.size());
-  CHECK(s.chk_keep == 3 * kRecordSize);
+  CHECK(s.chk_keep == b.chk.size());
   CHECK(s.seqs == std::vector<uint64_t>{1, 2, 3});
+  CHECK(s.seq_floor == 3);
+  CHECK_FALSE(s.needs_mark);
 }
 
-TEST_CASE("store_scan: torn tail of complete but uncommitted lines") {
-  Built b = build(5);
-  // lines 4 and 5 written, their records never
-  std::string chk = b.chk.substr(0, 3 * kRecordSize);
+TEST_CASE("store_scan: torn tail of complete but uncommitted lines (one commit)") {
+  Built b = build_commits({{1}, {2}, {3}, {4, 5}});
+  // lines 4 and 5 (one commit) written, their records never
+  std::string chk = b.chk.substr(0, b.recs[3]);
   ScanResult s = scan_store(b.log, chk);
   CHECK(s.verdict == V::torn);
   CHECK(s.log_keep == b.offs[3]);
-  CHECK(s.chk_keep == 3 * kRecordSize);
+  CHECK(s.chk_keep == b.recs[3]);
   CHECK(s.offsets.size() == 3);
+  CHECK(s.seq_floor == 5);  // the cut lines' seqs are not given again
+  CHECK(s.needs_mark);
   // and a partial sixth line after them
   s = scan_store(b.log + "6\t20", chk);
   CHECK(s.verdict == V::torn);
   CHECK(s.log_keep == b.offs[3]);
+  // the records written but not the mark: torn as well
+  s = scan_store(b.log, b.chk.substr(0, b.chk.size() - kRecordSize));
+  CHECK(s.verdict == V::torn);
+  CHECK(s.log_keep == b.offs[3]);
+  CHECK(s.chk_keep == b.recs[3]);
+  CHECK(s.seq_floor == 5);
+}
+
+TEST_CASE("store_scan: lines of more than one commit without records are damage") {
+  Built b = build(5);  // one note per commit, each its own TIME
+  std::string chk = b.chk.substr(0, b.recs[3]);  // notes.chk lost two commits
+  ScanResult s = scan_store(b.log, chk);
+  CHECK(s.verdict == V::damaged);
+  CHECK(s.damage_file == "notes.log");
+  CHECK(s.damage_offset == b.offs[3]);
+  // one commit lost: torn, and seq 5 is never given again
+  s = scan_store(b.log, b.chk.substr(0, b.recs[4]));
+  CHECK(s.verdict == V::torn);
+  CHECK(s.log_keep == b.offs[4]);
+  CHECK(s.seq_floor == 5);
 }
 
 TEST_CASE("store_scan: torn partial record") {
   Built b = build(4);
-  std::string chk = b.chk.substr(0, 3 * kRecordSize + 17);
+  std::string chk = b.chk.substr(0, b.recs[3] + 17);
   ScanResult s = scan_store(b.log, chk);
   CHECK(s.verdict == V::torn);
   CHECK(s.log_keep == b.offs[3]);
-  CHECK(s.chk_keep == 3 * kRecordSize);
+  CHECK(s.chk_keep == b.recs[3]);
   CHECK(s.seqs == std::vector<uint64_t>{1, 2, 3});
   // a partial record with every line committed
   Built c = build(3);
   s = scan_store(c.log, c.chk + std::string(5, '\0'));
   CHECK(s.verdict == V::torn);
   CHECK(s.log_keep == c.log.size());
-  CHECK(s.chk_keep == 3 * kRecordSize);
+  CHECK(s.chk_keep == c.chk.size());
 }
 
-TEST_CASE("store_scan: records beyond the end of the log are a torn tail") {
+TEST_CASE("store_scan: zeros after the last commit are a torn tail, in either file") {
+  Built b = build(3);
+  ScanResult s = scan_store(b.log + std::string(100, '\0'), b.chk);
+  CHECK(s.verdict == V::torn);
+  CHECK(s.log_keep == b.log.size());
+  s = scan_store(b.log, b.chk + std::string(3 * kRecordSize, '\0'));
+  CHECK(s.verdict == V::torn);
+  CHECK(s.chk_keep == b.chk.size());
+  s = scan_store(b.log + std::string(77, '\0'), b.chk + std::string(81, '\0'));
+  CHECK(s.verdict == V::torn);
+  CHECK(s.seqs == std::vector<uint64_t>{1, 2, 3});
+  // both files nothing but zeros: nothing says a commit completed, nothing to keep: damage
+  s = scan_store(std::string(200, '\0'), std::string(4 * kRecordSize, '\0'));
+  CHECK(s.verdict == V::damaged);
+  CHECK(s.damage_offset == 0);
+}
+
+TEST_CASE("store_scan: a log shorter than its committed records is damage") {
   Built b = build(5);
   std::string log = b.log.substr(0, b.offs[3]);  // lines 4 and 5 lost
   ScanResult s = scan_store(log, b.chk);
+  CHECK(s.verdict == V::damaged);
+  CHECK(s.damage_file == "notes.log");
+  CHECK(s.damage_offset == b.offs[3]);
+  CHECK(s.damage_what == "notes.log ends at byte " + std::to_string(b.offs[3]) +
+                             " but record 7 of notes.chk holds committed note seq 4 at byte " +
+                             std::to_string(b.offs[3]) + ": the log is shorter than its check "
+                             "records say (emptied, truncated or replaced?)");
+  // the log lost its end in the middle of line 5: the last commit is not all there
+  s = scan_store(b.log.substr(0, b.offs[4] + 9), b.chk);
+  CHECK(s.verdict == V::damaged);
+  CHECK(s.damage_offset == b.offs[4] + 9);
+  // emptied: nothing is blamed on a note that does not exist
+  s = scan_store("", b.chk);
+  CHECK(s.verdict == V::damaged);
+  CHECK(s.damage_offset == 0);
+  CHECK(s.damage_what.find("notes.log ends at byte 0") == 0);
+  // one commit of three notes, emptied: still damage (its mark says it completed)
+  Built one = build_commits({{1, 2, 3}});
+  s = scan_store("", one.chk);
+  CHECK(s.verdict == V::damaged);
+  // a store from before marks: at most its last record may be torn
+  Built l = build(5, true);
+  s = scan_store(l.log.substr(0, l.offs[4]), l.chk);
   CHECK(s.verdict == V::torn);
-  CHECK(s.log_keep == b.offs[3]);
-  CHECK(s.chk_keep == 3 * kRecordSize);
-  CHECK(s.seqs == std::vector<uint64_t>{1, 2, 3});
-  // the log lost its end in the middle of line 4
-  log = b.log.substr(0, b.offs[3] + 9);
-  s = scan_store(log, b.chk);
-  CHECK(s.verdict == V::torn);
-  CHECK(s.log_keep == b.offs[3]);
-  CHECK(s.chk_keep == 3 * kRecordSize);
+  CHECK(s.seqs.size() == 4);
+  s = scan_store(l.log.substr(0, l.offs[3]), l.chk);
+  CHECK(s.verdict == V::damaged);
+}
+
+TEST_CASE("store_scan: a log replaced by another valid log is damage at byte 0") {
+  Built b = build(5);
+  std::string other = note_line(1, "another store", "10.0.0.9:1") +
+                      note_line(2, "another store", "10.0.0.9:1");
+  ScanResult s = scan_store(other, b.chk);
+  CHECK(s.verdict == V::damaged);
+  CHECK(s.damage_file == "notes.log");
+  CHECK(s.damage_offset == 0);
 }
 
 TEST_CASE("store_scan: a flipped byte in the middle is damage at that line") {
@@ -186,8 +284,9 @@ TEST_CASE("store_scan: a flipped byte in the middle is damage at that line") {
   ScanResult s = scan_store(log, b.chk);
   CHECK(s.verdict == V::damaged);
   CHECK(s.damage_offset == b.offs[2]);
-  CHECK(s.damage_what == "the note after seq 2 does not match its check record (record 3 of "
-                        "notes.chk): one of the two files was changed");
+  CHECK(s.damage_what == "the line at byte " + std::to_string(b.offs[2]) +
+                             " does not match record 5 of notes.chk (seq 3): one of the two "
+                             "files was changed");
   CHECK(s.seqs == std::vector<uint64_t>{1, 2});
 
   // in the first line
@@ -196,8 +295,8 @@ TEST_CASE("store_scan: a flipped byte in the middle is damage at that line") {
   s = scan_store(log, b.chk);
   CHECK(s.verdict == V::damaged);
   CHECK(s.damage_offset == 0);
-  CHECK(s.damage_what == "the note after seq 0 does not match its check record (record 1 of "
-                        "notes.chk): one of the two files was changed");
+  CHECK(s.damage_what == "the line at byte 0 does not match record 1 of notes.chk (seq 1): "
+                        "one of the two files was changed");
 
   // in the last committed line: not a torn tail, its record is there
   log = b.log;
@@ -219,10 +318,11 @@ TEST_CASE("store_scan: a flipped byte in notes.chk is damage at its line") {
   for (size_t field : {0u, 8u, 16u, 20u, 24u, 32u}) {
     CAPTURE(field);
     std::string chk = b.chk;
-    chk[kRecordSize * 1 + field] ^= 0x01;  // the record of seq 2
+    chk[b.recs[1] + field] ^= 0x01;  // the record of seq 2
     ScanResult s = scan_store(b.log, chk);
     CHECK(s.verdict == V::damaged);
-    CHECK(s.damage_offset == b.offs[1]);
+    CHECK(((s.damage_file == "notes.log" && s.damage_offset == b.offs[1]) ||
+           (s.damage_file == "notes.chk" && s.damage_offset == b.recs[1])));
   }
 }
 
@@ -241,23 +341,20 @@ TEST_CASE("store_scan: a truncated middle line is damage at that line") {
   CHECK(s.damage_offset == b.offs[1]);
 }
 
-TEST_CASE("store_scan: garbage appended after the last note") {
+TEST_CASE("store_scan: whatever follows the last commit in notes.log is a torn tail") {
   Built b = build(3);
-  ScanResult s = scan_store(b.log + "garbage\n", b.chk);
-  CHECK(s.verdict == V::damaged);
-  CHECK(s.damage_offset == b.log.size());
-  CHECK(s.damage_what == "bytes after the last committed note are not note lines");
-  s = scan_store(b.log + std::string("\0\0\0\0\n", 5), b.chk);
-  CHECK(s.verdict == V::damaged);
-  CHECK(s.damage_offset == b.log.size());
-  // a line that parses but does not carry a higher seq
-  s = scan_store(b.log + note_line(2, "again"), b.chk);
-  CHECK(s.verdict == V::damaged);
-  CHECK(s.damage_offset == b.log.size());
-  // a parsing line, then garbage
-  s = scan_store(b.log + note_line(4, "ok") + "junk\n", b.chk);
-  CHECK(s.verdict == V::damaged);
-  CHECK(s.damage_offset == b.log.size() + note_line(4, "ok").size());
+  for (const std::string& tail :
+       {std::string("garbage\n"), std::string("\0\0\0\0\n", 5), note_line(2, "again"),
+        note_line(4, "ok") + "junk\n"}) {
+    CAPTURE(tail);
+    ScanResult s = scan_store(b.log + tail, b.chk);
+    CHECK(s.verdict == V::torn);
+    CHECK(s.log_keep == b.log.size());
+    CHECK(s.seqs == std::vector<uint64_t>{1, 2, 3});
+  }
+  // seq 4 was on a cut line: never given again
+  CHECK(scan_store(b.log + note_line(4, "ok") + "junk\n", b.chk).seq_floor == 4);
+  CHECK(scan_store(b.log + "garbage\n", b.chk).seq_floor == 3);
 }
 
 TEST_CASE("store_scan: a file that is not ours") {
@@ -307,7 +404,7 @@ TEST_CASE("store_scan: no notes.chk, records are rebuilt from the lines") {
   s = scan_store(log, "");
   CHECK(s.verdict == V::damaged);
   CHECK(s.damage_offset == b.offs[1]);
-  CHECK(s.damage_what == "a line that is not a note line, or a seq out of order");
+  CHECK(s.damage_what.find(" is not a note line, or its seq does not rise") != std::string::npos);
 
   // seqs out of order
   Built o = build(std::vector<uint64_t>{1, 3, 2});
@@ -326,8 +423,16 @@ void check_repaired(const RepairResult& r, const std::vector<uint64_t>& seqs) {
   ScanResult s = scan_store(r.log, r.chk);
   CHECK(s.verdict == V::clean);
   CHECK(s.seqs == seqs);
-  CHECK(s.chk_keep == seqs.size() * kRecordSize);
+  CHECK(s.chk_keep == (seqs.size() + 1) * kRecordSize);  // the records and one mark
   CHECK(s.log_keep == r.log.size());
+  CHECK(r.seq_floor >= (seqs.empty() ? 0 : seqs.back()));
+}
+
+// b's note records without its marks, then one mark: what repair writes for b.
+std::string repaired_chk(const Built& b, uint64_t floor) {
+  std::string out;
+  for (uint64_t at : b.recs) out += b.chk.substr(at, kRecordSize);
+  return out + record_bytes(make_mark(b.log.size(), static_cast<uint32_t>(b.recs.size()), floor));
 }
 
 }  // namespace
@@ -361,7 +466,7 @@ TEST_CASE("store_scan: repair of a clean store changes nothing") {
   RepairResult r = repair_store(b.log, b.chk);
   check_repaired(r, {1, 2, 3, 4});
   CHECK(r.log == b.log);
-  CHECK(r.chk == b.chk);
+  CHECK(r.chk == repaired_chk(b, 4));
   CHECK(r.damaged.empty());
 }
 
@@ -384,7 +489,7 @@ TEST_CASE("store_scan: repair without notes.chk keeps the lines that parse") {
 TEST_CASE("store_scan: repair of a damaged record keeps the other notes") {
   Built b = build(4);
   std::string chk = b.chk;
-  chk[kRecordSize * 2 + 20] ^= 0x10;  // crc of seq 3
+  chk[b.recs[2] + 20] ^= 0x10;  // crc of seq 3
   RepairResult r = repair_store(b.log, chk);
   // By the documented rule a note is kept only when its line verifies against its record,
   // so the (intact) line of seq 3 goes to the side file with its broken record.
@@ -430,10 +535,11 @@ TEST_CASE("store_scan: a flipped offset in the last record is damage, not a torn
   for (size_t field : {8u + 7u, 16u + 3u}) {  // top byte of offset, top byte of length
     CAPTURE(field);
     std::string chk = b.chk;
-    chk[2 * kRecordSize + field] ^= 0x40;
+    chk[b.recs[2] + field] ^= 0x40;
     ScanResult s = scan_store(b.log, chk);
     CHECK(s.verdict == V::damaged);
-    CHECK(s.damage_offset == b.offs[2]);
+    CHECK(((s.damage_file == "notes.log" && s.damage_offset == b.offs[2]) ||
+           (s.damage_file == "notes.chk" && s.damage_offset == b.recs[2])));
   }
 }
 
@@ -447,10 +553,12 @@ TEST_CASE("store_scan: a torn first line of a new store is a torn tail") {
   CHECK(s.verdict == V::torn);
   CHECK(s.log_keep == 0);
   CHECK(s.offsets.empty());
-  // with its record written but the line cut (log lost its end) it is already torn
-  s = scan_store(log, b.chk);
+  // with its record written but not its commit mark, and the line cut: torn
+  s = scan_store(log, b.chk.substr(0, kRecordSize));
   CHECK(s.verdict == V::torn);
   CHECK(s.log_keep == 0);
+  // with the mark too, the commit completed: a log that lost it is damage
+  CHECK(scan_store(log, b.chk).verdict == V::damaged);
 }
 
 TEST_CASE("store_scan: repair keeps a line whose record lost only its seq, offset or length") {
@@ -461,18 +569,18 @@ TEST_CASE("store_scan: repair keeps a line whose record lost only its seq, offse
   for (size_t field : {0u, 8u, 16u}) {
     CAPTURE(field);
     std::string chk = b.chk;
-    chk[kRecordSize * 2 + field] ^= 0x02;  // the record of seq 3
+    chk[b.recs[2] + field] ^= 0x02;  // the record of seq 3
     CHECK(scan_store(b.log, chk).verdict == V::damaged);
     RepairResult r = repair_store(b.log, chk);
     check_repaired(r, {1, 2, 3, 4});
     CHECK(r.log == b.log);
-    CHECK(r.chk == b.chk);  // the record comes back as written
+    CHECK(r.chk == repaired_chk(b, 4));  // the record comes back as written
     CHECK(r.damaged.empty());
   }
   for (size_t field : {20u, 24u, 32u}) {
     CAPTURE(field);
     std::string chk = b.chk;
-    chk[kRecordSize * 2 + field] ^= 0x02;
+    chk[b.recs[2] + field] ^= 0x02;
     RepairResult r = repair_store(b.log, chk);
     check_repaired(r, {1, 2, 4});
     CHECK(r.damaged == b.lines[2]);

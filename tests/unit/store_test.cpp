@@ -66,9 +66,23 @@ std::string line_for(uint64_t seq, const NoteToAppend& n) {
   return l;
 }
 
+// What the last open_store handed over, one copy per note.
+struct Seen {
+  std::string line;
+  uint64_t seq, client_id, msg;
+};
+std::vector<Seen> recovered;
+
 bool open_store(Store& s, const std::string& dir, RecoveryReport& rep, std::string& err,
                 bool repair = false) {
-  return s.open(dir, repair, rep, err);
+  recovered.clear();
+  return s.open(
+      dir, repair,
+      [](const RecoveredNote& n) {
+        CHECK(n.position == recovered.size());
+        recovered.push_back({std::string(n.line), n.seq, n.client_id, n.msg});
+      },
+      rep, err);
 }
 
 // Opens dir with three notes appended; returns their lines.
@@ -94,15 +108,14 @@ TEST_CASE("store: open creates the directory with its parents and an empty store
   std::string err;
   REQUIRE(open_store(s, dir, rep, err));
   CHECK(err.empty());
-  CHECK(s.dir() == t.path + "/a/b/c");
   CHECK(s.log_path() == t.path + "/a/b/c/notes.log");
   CHECK(s.count() == 0);
   CHECK(s.next_seq() == 1);
   CHECK(s.last_seq() == 0);
   CHECK(s.bytes() == 0);
-  CHECK(file_size(s.dir() + "/notes.log") == 0);
-  CHECK(file_size(s.dir() + "/notes.chk") == 0);
-  CHECK(slurp(s.dir() + "/LOCK") == std::to_string(::getpid()) + "\n");
+  CHECK(file_size(t.path + "/a/b/c/notes.log") == 0);
+  CHECK(file_size(t.path + "/a/b/c/notes.chk") == 0);
+  CHECK(slurp(t.path + "/a/b/c/LOCK") == std::to_string(::getpid()) + "\n");
   CHECK(rep.torn_bytes == 0);
   CHECK_FALSE(rep.rebuilt_checks);
   CHECK(rep.repaired_to.empty());
@@ -143,7 +156,12 @@ TEST_CASE("store: append writes lines and records, all in one batch") {
   CHECK_FALSE(s.dirty());
 
   std::string chk = slurp(t.path + "/notes.chk");
-  REQUIRE(chk.size() == 2 * kRecordSize);
+  REQUIRE(chk.size() == 3 * kRecordSize);  // two records and the commit's mark
+  StoreRecord mark = decode_record(reinterpret_cast<const unsigned char*>(chk.data()) + 2 * kRecordSize);
+  CHECK(is_mark(mark));
+  CHECK(mark.offset == l1.size() + l2.size());
+  CHECK(mark.length == 2);
+  CHECK(mark.client_id == 2);  // the seq floor
   StoreRecord r = decode_record(reinterpret_cast<const unsigned char*>(chk.data()) + kRecordSize);
   CHECK(r.seq == 2);
   CHECK(r.offset == l1.size());
@@ -155,7 +173,7 @@ TEST_CASE("store: append writes lines and records, all in one batch") {
   // an empty batch is a no-op
   REQUIRE(s.append({}, FsyncMode::always, err));
   CHECK(s.count() == 2);
-  CHECK(file_size(t.path + "/notes.chk") == 2 * kRecordSize);
+  CHECK(file_size(t.path + "/notes.chk") == 3 * kRecordSize);
 }
 
 TEST_CASE("store: everysec and never leave the store dirty until sync") {
@@ -191,16 +209,15 @@ TEST_CASE("store: reopen finds the same notes and next_seq continues") {
   CHECK_FALSE(rep.rebuilt_checks);
   for (size_t p = 0; p < 3; ++p) {
     CAPTURE(p);
-    CHECK(s.recovered_line(p) == lines[p].substr(0, lines[p].size() - 1));
+    CHECK(recovered[p].line == lines[p].substr(0, lines[p].size() - 1));
     CHECK(s.seq_at(p) == p + 1);
   }
-  CHECK(s.recovered_client_id(0) == 0xabc);
-  CHECK(s.recovered_msg(0) == 1);
-  CHECK(s.recovered_client_id(1) == 0xabc);
-  CHECK(s.recovered_msg(1) == 2);
-  CHECK(s.recovered_client_id(2) == 0);
-  CHECK(s.recovered_msg(2) == 0);
-  s.release_recovery();
+  CHECK(recovered[0].client_id == 0xabc);
+  CHECK(recovered[0].msg == 1);
+  CHECK(recovered[1].client_id == 0xabc);
+  CHECK(recovered[1].msg == 2);
+  CHECK(recovered[2].client_id == 0);
+  CHECK(recovered[2].msg == 0);
 
   REQUIRE(s.append({note("four", 4000)}, FsyncMode::always, err));
   CHECK(s.last_seq() == 4);
@@ -256,7 +273,7 @@ TEST_CASE("store: a lost notes.chk is rebuilt from notes.log") {
   CHECK(rep.rebuilt_checks);
   CHECK(s.count() == 3);
   std::string chk = slurp(t.path + "/notes.chk");
-  CHECK(chk.size() == 3 * kRecordSize);
+  CHECK(chk.size() == 4 * kRecordSize);  // three records and a mark
   ScanResult sc = scan_store(log, chk);
   CHECK(sc.verdict == ScanResult::Verdict::clean);
   CHECK(sc.client_ids == std::vector<uint64_t>{0, 0, 0});  // ids were only in the records
@@ -298,8 +315,11 @@ TEST_CASE("store: a torn tail is cut on reopen and reported") {
   CHECK(rep.torn_bytes == extra.size());
   CHECK(rep.torn_records == 1);
   CHECK(s.count() == 4);
+  CHECK(s.next_seq() == 6);  // seq 5 was on a cut line: never given again
+  CHECK(slurp(rep.torn_log_to) == extra);
+  CHECK(slurp(rep.torn_chk_to) == std::string(12, '\x07'));
   CHECK(file_size(t.path + "/notes.log") == log.size());
-  CHECK(file_size(t.path + "/notes.chk") == chk.size());
+  CHECK(file_size(t.path + "/notes.chk") == chk.size() + kRecordSize);  // a mark: floor 5
 }
 
 TEST_CASE("store: damage in the middle is refused, then repaired") {
@@ -315,8 +335,8 @@ TEST_CASE("store: damage in the middle is refused, then repaired") {
     std::string err;
     CHECK_FALSE(open_store(s, t.path, rep, err));
     CHECK(err == t.path + "/notes.log is damaged at byte " + std::to_string(off2) +
-                     ": the note after seq 1 does not match its check record (record 2 of "
-                     "notes.chk): one of the two files was changed; start with "
+                     ": the line at byte " + std::to_string(off2) + " does not match record 2 "
+                     "of notes.chk (seq 2): one of the two files was changed; start with "
                      "--repair to move the damaged bytes to a side file and keep every "
                      "intact note");
     CHECK(slurp(t.path + "/notes.log") == log);  // nothing touched
@@ -327,15 +347,15 @@ TEST_CASE("store: damage in the middle is refused, then repaired") {
   REQUIRE(open_store(s, t.path, rep, err, true));
   CHECK(rep.repaired_bytes == lines[1].size());
   REQUIRE_FALSE(rep.repaired_to.empty());
-  CHECK(rep.repaired_to.rfind(t.path + "/notes.damaged-", 0) == 0);
+  CHECK(rep.repaired_to.rfind(t.path + "/notes.log.damaged-", 0) == 0);
   CHECK(slurp(rep.repaired_to) == log.substr(off2, lines[1].size()));
   CHECK(s.count() == 2);
   CHECK(s.seq_at(0) == 1);
   CHECK(s.seq_at(1) == 3);
   CHECK(s.next_seq() == 4);
   CHECK(slurp(t.path + "/notes.log") == lines[0] + lines[2]);
-  CHECK(s.recovered_client_id(0) == 0xabc);
-  CHECK(s.recovered_msg(0) == 1);
+  CHECK(recovered[0].client_id == 0xabc);
+  CHECK(recovered[0].msg == 1);
   REQUIRE(s.append({note("four")}, FsyncMode::always, err));
   CHECK(s.last_seq() == 4);
 }
@@ -389,7 +409,7 @@ TEST_CASE("store: a failed append (RLIMIT_FSIZE) leaves nothing partial and writ
     Store s;
     RecoveryReport rep;
     std::string err;
-    if (!s.open(t.path, false, rep, err)) ::_exit(10);
+    if (!s.open(t.path, false, [](const RecoveredNote&) {}, rep, err)) ::_exit(10);
     if (s.count() != 3) ::_exit(11);
     struct rlimit old;
     ::getrlimit(RLIMIT_FSIZE, &old);
@@ -449,6 +469,6 @@ TEST_CASE("store: a flipped bit in the last check record does not cut an intact 
   bool opened = open_store(s, t.path, rep, err);
   CHECK(slurp(t.path + "/notes.log") == log);
   CHECK_FALSE(opened);
-  CHECK(err.find("damaged at byte " + std::to_string(lines[0].size() + lines[1].size())) !=
+  CHECK(err.find("notes.chk is damaged at byte " + std::to_string(2 * kRecordSize)) !=
         std::string::npos);
 }
