@@ -70,6 +70,7 @@ deps:
 	@need=""; \
 	if [ ! -f /usr/include/doctest/doctest.h ] && [ ! -f /usr/include/doctest.h ]; then need="doctest-dev"; fi; \
 	if ! command -v groff >/dev/null; then need="$$need groff-base"; fi; \
+	if ! command -v strace >/dev/null; then need="$$need strace"; fi; \
 	if ! command -v less >/dev/null; then need="$$need less"; fi; \
 	if [ -n "$$need" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -80,7 +81,7 @@ deps:
 	  elif echo "$$need" | grep -q doctest; then \
 	    echo "make: tests need doctest: run 'sudo apt-get install doctest-dev'"; exit 1; \
 	  else \
-	    echo "make: groff missing ('sudo apt-get install groff-base'): man pages will not be rendered"; \
+	    echo "make: missing$$need ('sudo apt-get install$$need'): man pages are not rendered without groff, the durability test is skipped without strace"; \
 	  fi; \
 	fi
 

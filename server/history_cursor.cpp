@@ -95,7 +95,23 @@ uint64_t HistoryCursor::backlog_bytes(const Store& st, const Index& idx) const n
   return to > from ? to - from : 0;
 }
 
+void HistoryCursor::end_early(const Store& st) noexcept {
+  // Lines not sent are taken off the planned count (raw path: whole lines up to byte_off_).
+  if (filter_.all())
+    planned_ -= by_list_ ? li_end_ - li_ : st.position_at(end_byte_) - st.position_at(byte_off_);
+  end_byte_ = byte_off_;
+  li_end_ = li_;
+  locating_ = false;
+  mode_ = Mode::snapshot;
+  error_.clear();
+}
+
 bool HistoryCursor::read_at(const Store& st, char* buf, size_t n, uint64_t off) {
+  if (off + n > st.readable_end()) {  // never send bytes the server did not write
+    error_ = "store read stopped at byte " + std::to_string(off) + " of " + st.log_path() +
+             ": the file holds fewer bytes than the server wrote (truncated underneath it)";
+    return false;
+  }
   size_t got = 0;
   while (got < n) {
     ssize_t r = ::pread(st.log_fd(), buf + got, n - got, static_cast<off_t>(off + got));

@@ -68,6 +68,11 @@ class HistoryCursor {
   // FOLLOW: bytes stored since start() that the cursor has not passed yet (with FROM, from
   // its next note to the address's last one: an upper bound).
   uint64_t backlog_bytes(const Store& st, const Index& idx) const noexcept;
+  // The store can not give the rest (a read error, or notes.log found shorter than the
+  // server wrote: Store::readable_end): end the snapshot where the cursor stands, at a line
+  // boundary, so that lines() counts exactly the lines emitted or sent (SPEC: END counts
+  // the lines sent). Clears failed().
+  void end_early(const Store& st) noexcept;
   bool failed() const noexcept { return !error_.empty(); }
   // "store read failed at byte N of PATH: REASON" when failed().
   const std::string& error() const noexcept { return error_; }

@@ -13,6 +13,12 @@
 
 namespace {
 
+// Errors of a socket whose peer is gone (as opposed to errors reading the store).
+bool is_peer_gone(int e) noexcept {
+  return e == EPIPE || e == ECONNRESET || e == ENOTCONN || e == ETIMEDOUT ||
+         e == ECONNABORTED || e == EHOSTUNREACH || e == ENETUNREACH || e == ENETDOWN;
+}
+
 bool is_quit(std::string_view line) noexcept {
   while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
   while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r'))
@@ -189,17 +195,20 @@ size_t TcpSession::stream(SessionContext& ctx, size_t budget, int64_t now_ms) {
   size_t read = cursor_->produce(ctx.store, ctx.index, ctx.scratch, budget,
                                  kStreamFill - out_.size(),
                                  [&out](std::string_view line) { out.append(line); });
-  if (cursor_->failed()) {
-    log_line("closed " + peer_text_ + ": " + cursor_->error());
-    abort("store read failed");
-  }
+  if (cursor_->failed()) store_read_stopped(ctx, cursor_->error());
   if (read > 0) last_progress_ms_ = now_ms;  // a scan that finds little still moves on
   return read;
 }
 
 size_t TcpSession::stream_raw(SessionContext& ctx, size_t budget, int64_t now_ms) {
   // Whole lines straight from the page cache: notes.log is already in the wire format.
-  const uint64_t end = cursor_->raw_end(ctx.store);
+  // Never past what notes.log still holds of what the server wrote (truncated underneath).
+  const uint64_t end = std::min(cursor_->raw_end(ctx.store), ctx.store.readable_end());
+  if (cursor_->raw_offset() >= end && end < cursor_->raw_end(ctx.store)) {
+    store_read_stopped(ctx, "notes.log holds fewer bytes than the server wrote (truncated "
+                            "underneath it)");
+    return 0;
+  }
   size_t moved_bytes = 0;
   while (cursor_->raw_offset() < end && budget > 0) {
     off_t off = static_cast<off_t>(cursor_->raw_offset());
@@ -215,10 +224,36 @@ size_t TcpSession::stream_raw(SessionContext& ctx, size_t budget, int64_t now_ms
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    abort(n == 0 ? "store read ended early" : "connection reset by peer");
+    if (n < 0 && is_peer_gone(errno)) {
+      abort("connection reset by peer");
+      break;
+    }
+    // The file, not the peer: it ended early (truncated meanwhile) or could not be read.
+    store_read_stopped(ctx, n == 0 ? std::string("notes.log ended early")
+                                   : std::string("reading notes.log failed: ") +
+                                         std::strerror(errno));
     break;
   }
   return moved_bytes;
+}
+
+void TcpSession::store_read_stopped(SessionContext& ctx, const std::string& why) {
+  // One log line with file and byte offset; the reply ends cleanly with END counting the
+  // lines sent, unless a line was cut in the middle (then only a close is honest), or this
+  // is a FOLLOW (no END to send).
+  const Store& st = ctx.store;
+  const uint64_t at = cursor_->raw() ? cursor_->raw_offset() : 0;
+  const bool whole = !cursor_->raw() || at == st.bytes() || st.position_at(at) != st.position_at(at + 1);
+  std::string where = cursor_->raw() ? " at byte " + std::to_string(at) + " of " + st.log_path()
+                                     : "";
+  if (state_ == State::history && whole) {
+    cursor_->end_early(st);
+    log_line("HISTORY for " + peer_text_ + " ended early" + where + ": " + why + "; END " +
+             std::to_string(cursor_->lines()) + " counts the lines sent");
+    return;
+  }
+  log_line("closed " + peer_text_ + where + ": " + why);
+  abort("store read failed");
 }
 
 bool TcpSession::flush(SessionContext& ctx, size_t& budget, int64_t now_ms) {

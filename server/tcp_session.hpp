@@ -84,6 +84,8 @@ class TcpSession {
   // Returns the bytes spent: sent by sendfile, or read from the store for out_.
   size_t stream(SessionContext& ctx, size_t budget, int64_t now_ms);
   size_t stream_raw(SessionContext& ctx, size_t budget, int64_t now_ms);
+  // notes.log could not give the rest: log it, end a HISTORY cleanly (exact END count).
+  void store_read_stopped(SessionContext& ctx, const std::string& why);
   bool stream_finished(const SessionContext& ctx) const noexcept;
   // Writes out_ to the socket; false when the peer is gone.
   bool flush(SessionContext& ctx, size_t& budget, int64_t now_ms);
