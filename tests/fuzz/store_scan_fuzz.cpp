@@ -220,7 +220,7 @@ void built(const uint8_t* data, size_t size) {
       case insert_log:
         single_pos = at % (log.size() + 1);
         log.insert(single_pos, in.bytes(1 + in.u8() % 8));
-        touched_log = single_pos < log_committed;
+        touched_log = touched_log || single_pos < log_committed;
         break;
       case erase_log:
         single_pos = at % log.size();
