@@ -59,6 +59,13 @@ wait_for() {
   done
 }
 
+# all_synced TRACE — every store file written so far has been fdatasync'ed after its write.
+all_synced() {
+  awk '/write[v0-9]*\(/ && /notes\.(log|chk)>/ { d[/notes\.log>/ ? "log" : "chk"] = 1 }
+       /(fdatasync|fsync)\(/ && /notes\.(log|chk)>/ && / = 0$/ { delete d[/notes\.log>/ ? "log" : "chk"] }
+       END { for (k in d) exit 1; exit 0 }' "$1"
+}
+
 # run_mode MODE — starts the traced server, sends notes, stops it; leaves $tmp/MODE/trace.
 run_mode() {
   local mode=$1 dir=$tmp/$1 port pid r
@@ -86,9 +93,7 @@ run_mode() {
     bad "$mode: dailynet send failed: $(head -c 200 "$dir/send.err")"
   if [[ $mode == everysec ]]; then
     # Let the once-a-second sync happen while running (bounded), not only at the stop.
-    wait_for 10 awk -v after="$(grep -c . "$dir/trace")" \
-      'NR > after && /fdatasync\(.*notes\.(log|chk)>/ { found = 1 } END { exit !found }' \
-      "$dir/trace" || true
+    wait_for 10 all_synced "$dir/trace" || true
   fi
   pid=$(cat "$dir/data/LOCK")
   kill -TERM "$pid"
