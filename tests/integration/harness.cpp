@@ -422,6 +422,15 @@ std::vector<std::string> ask(Tcp& t, const std::string& cmd, int timeout_ms) {
   return t.until("END", timeout_ms);
 }
 
+bool ipv6_loopback_available() {
+  Fd fd(::socket(AF_INET6, SOCK_DGRAM, 0));
+  if (!fd.valid()) return false;
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_addr = in6addr_loopback;
+  return ::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+}
+
 int64_t cpu_ticks(pid_t pid) {
   std::string s = read_file("/proc/" + std::to_string(pid) + "/stat");
   size_t close = s.rfind(')');

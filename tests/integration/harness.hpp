@@ -125,6 +125,9 @@ std::vector<std::string> texts_of(const std::vector<std::string>& lines);
 // Sends one command on t and collects its lines through END.
 std::vector<std::string> ask(Tcp& t, const std::string& cmd, int timeout_ms = 5000);
 
+// True when a UDP socket can bind ::1 (tests of IPv6 skip themselves otherwise).
+bool ipv6_loopback_available();
+
 // utime + stime of a process, in clock ticks (/proc/PID/stat); -1 if unreadable.
 int64_t cpu_ticks(pid_t pid);
 // bin/dailynet, and a dailynet command line ending in --port PORT.

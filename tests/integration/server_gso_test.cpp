@@ -7,9 +7,7 @@
 // stopped (SIGSTOP), so it is read and answered in one turn: no timing margins.
 #include <doctest/doctest.h>
 
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 
 #include <cstdlib>
 #include <map>
@@ -131,15 +129,6 @@ struct EnvSwitch {  // DAILYNETD_GSO for the servers started while it lives
   explicit EnvSwitch(const char* v) { ::setenv("DAILYNETD_GSO", v, 1); }
   ~EnvSwitch() { ::unsetenv("DAILYNETD_GSO"); }
 };
-
-bool ipv6_loopback_available() {
-  Fd fd(::socket(AF_INET6, SOCK_DGRAM, 0));
-  if (!fd.valid()) return false;
-  sockaddr_in6 a{};
-  a.sin6_family = AF_INET6;
-  a.sin6_addr = in6addr_loopback;
-  return ::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-}
 
 }  // namespace
 

@@ -301,15 +301,6 @@ int64_t stat_over(Tcp& t, const std::string& name) {
   return v;
 }
 
-bool ipv6_loopback_available() {
-  Fd fd(::socket(AF_INET6, SOCK_DGRAM, 0));
-  if (!fd.valid()) return false;
-  sockaddr_in6 a{};
-  a.sin6_family = AF_INET6;
-  a.sin6_addr = in6addr_loopback;
-  return ::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-}
-
 // Sets the soft limit of a running process, up to its hard limit.
 template <typename Resource>
 bool set_soft_limit(pid_t pid, Resource resource, rlim_t value) {

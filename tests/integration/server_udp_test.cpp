@@ -23,15 +23,6 @@ bool reply_shape_ok(const std::optional<std::string>& r) {
          r->find('\n') == r->size() - 1;
 }
 
-bool ipv6_loopback_available() {
-  Fd fd(::socket(AF_INET6, SOCK_DGRAM, 0));
-  if (!fd.valid()) return false;
-  sockaddr_in6 a{};
-  a.sin6_family = AF_INET6;
-  a.sin6_addr = in6addr_loopback;
-  return ::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-}
-
 // The notes in the store file, after checking that HISTORY returns the same.
 std::vector<std::string> stored_checked(const ServerProcess& s) {
   std::vector<std::string> texts = stored_texts(s);
