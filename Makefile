@@ -105,7 +105,8 @@ bench: all bench-tools
 FUZZ_SECONDS ?= 30
 FUZZ_SRC := $(wildcard tests/fuzz/*_fuzz.cpp)
 FUZZ_BIN := $(patsubst tests/fuzz/%_fuzz.cpp,build/fuzz/%,$(FUZZ_SRC))
-FUZZ_LIB := $(COMMON_SRC) server/store_scan.cpp server/store_format.cpp
+FUZZ_LIB := $(COMMON_SRC) server/store_scan.cpp server/store_format.cpp server/http_request.cpp \
+            server/http_json.cpp
 build/fuzz/%: tests/fuzz/%_fuzz.cpp $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
 	clang++ $(CXXSTD) -g -O1 -fsanitize=fuzzer,address,undefined $^ -o $@
