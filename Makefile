@@ -40,6 +40,19 @@ $(BUILD)/%.o: %.cpp
 	@echo "  CXX  $<"
 	@$(CXX) $(ALLFLAGS) -c $< -o $@
 
+# The web page (web/*), embedded in the server as raw string literals (server/http_assets.cpp).
+WEB_FILES := web/index.html web/app.js web/style.css web/icon.svg
+$(BUILD)/gen/web_assets.inc: $(WEB_FILES)
+	@mkdir -p $(dir $@)
+	@echo "  GEN  $@"
+	@{ for f in $(WEB_FILES); do \
+	     n=$$(basename $$f | sed -E 's/^(.)([^.]*)\.(.)(.*)$$/\U\1\E\2\U\3\E\4/'); \
+	     if grep -q ')dnweb"' $$f; then echo "$$f holds the delimiter )dnweb\"" >&2; exit 1; fi; \
+	     printf 'constexpr std::string_view k%s = R"dnweb(' "$$n"; cat $$f; printf ')dnweb";\n'; \
+	   done; } > $@.tmp && mv $@.tmp $@
+$(BUILD)/server/http_assets.o: $(BUILD)/gen/web_assets.inc
+$(BUILD)/server/http_assets.o: ALLFLAGS += -I$(BUILD)/gen
+
 $(BIN)/dailynetd: $(call obj,server/main.cpp $(SERVER_SRC) $(COMMON_SRC))
 	@mkdir -p $(dir $@)
 	@echo "  LINK $@"

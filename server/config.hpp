@@ -22,6 +22,8 @@ struct Config {
   double rate = 0;                    // notes per second per source address; 0 = unlimited
   double rate_burst = 0;              // bucket size; 0 = derived from rate
   bool repair = false;
+  bool http = true;                   // --http on|off: HTTP on the TCP port (SPEC "HTTP")
+  std::vector<std::string> http_hosts;  // --http-host: names the Host header may carry
   bool quiet = false;
 
   bool allowed(const SockAddr& a) const noexcept {

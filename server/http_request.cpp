@@ -3,6 +3,8 @@
 // one Content-Length, no Transfer-Encoding, no line folding, no space before ':'.
 #include "http_request.hpp"
 
+#include "../common/net.hpp"
+
 namespace http {
 namespace {
 
@@ -250,6 +252,63 @@ std::optional<std::vector<std::pair<std::string, std::string>>> parse_query(std:
     out.emplace_back(std::move(*name), std::move(*value));
   }
   return out;
+}
+
+namespace {
+
+// Splits "host[:port]" / "[v6][:port]" into host (brackets kept) and port text.
+bool split_authority(std::string_view a, std::string_view& host, std::string_view& port) {
+  port = {};
+  if (!a.empty() && a[0] == '[') {
+    size_t close = a.find(']');
+    if (close == std::string_view::npos) return false;
+    host = a.substr(0, close + 1);
+    std::string_view rest = a.substr(close + 1);
+    if (rest.empty()) return true;
+    if (rest[0] != ':') return false;
+    port = rest.substr(1);
+  } else {
+    size_t colon = a.find(':');
+    host = a.substr(0, colon);
+    if (colon != std::string_view::npos) port = a.substr(colon + 1);
+    if (port.find(':') != std::string_view::npos) return false;
+  }
+  if (host.empty()) return false;
+  if (a.size() > host.size() && port.empty()) return false;  // "host:" with no digits
+  for (char c : port)
+    if (!digit(c)) return false;
+  return port.size() <= 5;
+}
+
+}  // namespace
+
+bool host_allowed(std::string_view value, const std::vector<std::string>& names) noexcept {
+  std::string_view host, port;
+  if (!split_authority(value, host, port)) return false;
+  if (host.front() == '[') return SockAddr::from_ip(host.substr(1, host.size() - 2), 0).has_value();
+  if (iequals(host, "localhost")) return true;
+  for (const std::string& n : names)
+    if (iequals(host, n)) return true;
+  // An IPv4 literal in dotted-quad form only (inet_pton's rules).
+  return SockAddr::from_ip(host, 0).has_value() && host.find(':') == std::string_view::npos;
+}
+
+bool same_origin(std::string_view origin, std::string_view host_header) noexcept {
+  std::string_view default_port;
+  if (origin.substr(0, 7) == "http://") {
+    origin.remove_prefix(7);
+    default_port = "80";
+  } else if (origin.substr(0, 8) == "https://") {
+    origin.remove_prefix(8);
+    default_port = "443";
+  } else {
+    return false;
+  }
+  std::string_view oh, op, hh, hp;
+  if (!split_authority(origin, oh, op) || !split_authority(host_header, hh, hp)) return false;
+  if (op.empty()) op = default_port;
+  if (hp.empty()) hp = default_port;
+  return iequals(oh, hh) && op == hp;
 }
 
 }  // namespace http

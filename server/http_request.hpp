@@ -81,6 +81,19 @@ std::optional<std::string> url_decode(std::string_view s);
 // name without '=' has an empty value. nullopt when any part fails to decode.
 std::optional<std::vector<std::pair<std::string, std::string>>> parse_query(std::string_view q);
 
+// ---- Host and Origin (SPEC: 421 for unknown hosts, 403 for cross-origin writes) -----------
+
+// True when a Host header value names this server: an IPv4 literal, a bracketed IPv6
+// literal or `localhost` (any case), each with or without ":PORT", or one of names (the
+// --http-host names, compared case-insensitively). Anything else could be a DNS-rebinding
+// name pointed at us: 421.
+bool host_allowed(std::string_view host, const std::vector<std::string>& names) noexcept;
+
+// True when an Origin header value ("http://HOST[:PORT]") has the same host and port as the
+// Host header (host names compared case-insensitively; no port means 80 for http, 443 for
+// https). "null" and anything malformed are not the same origin.
+bool same_origin(std::string_view origin, std::string_view host) noexcept;
+
 // ASCII case-insensitive equality (header names, tokens).
 bool iequals(std::string_view a, std::string_view b) noexcept;
 

@@ -113,6 +113,25 @@ const OptionSpec kOptions[] = {
      [](ServerOptions& o, const char* v) {
        return bounded("--rate-burst", v, 1, 100000000, o.config.rate_burst);
      }},
+    {"http", 0, "on|off", "serve HTTP (the notebook page) on the TCP port too (default on)",
+     [](ServerOptions& o, const char* v) {
+       std::string_view s = v;
+       if (s != "on" && s != "off") return "--http wants on or off, not '" + std::string(s) + "'";
+       o.config.http = s == "on";
+       return std::string();
+     }},
+    {"http-host", 0, "NAME",
+     "a host name the HTTP side answers to, besides IP literals\nand localhost; repeatable",
+     [](ServerOptions& o, const char* v) {
+       std::string_view s = v;
+       bool ok = !s.empty() && s.size() <= 253;
+       for (char ch : s)
+         ok = ok && ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                     (ch >= '0' && ch <= '9') || ch == '-' || ch == '.');
+       if (!ok) return "--http-host wants a host name like notes.lan, not '" + std::string(s) + "'";
+       o.config.http_hosts.emplace_back(s);
+       return std::string();
+     }},
     {"repair", 0, nullptr, "move damaged store bytes to a side file and start",
      [](ServerOptions& o, const char*) {
        o.config.repair = true;

@@ -37,7 +37,9 @@ Server::Server(Config cfg)
       rate_(cfg_.rate, cfg_.rate_burst),
       intake_(cfg_, stats_, once_, rate_),
       scratch_(128 << 10),
-      ctx_{cfg_, store_, index_, stats_, [this](std::string& o) { write_stats(o); }, scratch_} {}
+      http_shared_{once_, rate_, {}},
+      ctx_{cfg_, store_, index_, stats_, [this](std::string& o) { write_stats(o); }, scratch_,
+           &http_shared_} {}
 
 int Server::start(std::string& error) {
   start_ms_ = mono_ms();
@@ -192,7 +194,16 @@ void Server::on_signals() {
 }
 
 void Server::commit(int64_t now_ms) {
-  const std::vector<NoteToAppend>& notes = intake_.notes();
+  const std::vector<NoteToAppend>* batch = &intake_.notes();
+  const size_t udp_notes = batch->size();
+  if (!http_shared_.posts.empty()) {  // POST /notes share the turn's write and fdatasync
+    batch_ = *batch;
+    for (const HttpPost& p : http_shared_.posts)
+      if (!p.duplicate)
+        batch_.push_back({p.time_ms, p.addr, p.text, p.client_id, p.client_id ? 1u : 0u});
+    batch = &batch_;
+  }
+  const std::vector<NoteToAppend>& notes = *batch;
   uint64_t first_seq = store_.next_seq();
   bool ok = true;
   if (!notes.empty()) {
@@ -215,6 +226,26 @@ void Server::commit(int64_t now_ms) {
     }
   }
   intake_.end_turn(ok, first_seq);
+  if (!http_shared_.posts.empty()) answer_posts(ok, first_seq + udp_notes);
+}
+
+void Server::answer_posts(bool committed, uint64_t first_seq) {
+  // Settle every stored key first, so a retry of a key from this same turn finds its seq.
+  std::vector<HttpPost>& posts = http_shared_.posts;
+  std::vector<uint64_t> seqs(posts.size(), 0);
+  uint64_t seq = first_seq;
+  for (size_t i = 0; i < posts.size(); ++i) {
+    if (posts[i].duplicate || !committed) continue;
+    seqs[i] = seq++;
+    if (posts[i].client_id) once_.settle(posts[i].client_id, {1, 1, seqs[i], 0, {}});
+    ++stats_.http_notes_stored;
+  }
+  for (size_t i = 0; i < posts.size(); ++i) {
+    uint64_t s = posts[i].duplicate ? once_.recall(posts[i].client_id, 1, 1).seq : seqs[i];
+    posts[i].session->http_committed(ctx_, s, kReasonStoreUnavailable);
+  }
+  posts.clear();
+  batch_.clear();
 }
 
 bool Server::check_store(int64_t now_ms) {
@@ -298,6 +329,8 @@ void Server::write_stats(std::string& out) const {
   s.tcp_connections_open = sessions_.size();
   s.clients = index_.clients().size();
   s.exactly_once_clients = once_.size();
+  s.http_events_open = static_cast<uint64_t>(std::count_if(
+      sessions_.begin(), sessions_.end(), [](const auto& t) { return t->http_events(); }));
   s.uptime_seconds = static_cast<uint64_t>((mono_ms() - start_ms_) / 1000);
   format_stats(s, out);
 }

@@ -13,6 +13,7 @@
 
 #include "config.hpp"
 #include "exactly_once.hpp"
+#include "http_session.hpp"
 #include "event_loop.hpp"
 #include "index.hpp"
 #include "rate_limit.hpp"
@@ -41,6 +42,7 @@ class Server {
   void turn(int64_t now_ms);
   void on_signals();  // reads the self-pipe: logs SIGHUP/SIGUSR1/SIGUSR2, stops on the rest
   void commit(int64_t now_ms);
+  void answer_posts(bool committed, uint64_t first_seq);
   void on_accept(Fd fd, const SockAddr& peer);
   void close_finished();
   void check_timers(int64_t now_ms);
@@ -59,6 +61,8 @@ class Server {
   EventLoop loop_;
   std::vector<std::unique_ptr<TcpSession>> sessions_;
   std::vector<char> scratch_;
+  HttpShared http_shared_;
+  std::vector<NoteToAppend> batch_;  // a turn's UDP notes plus its POSTed ones
   SessionContext ctx_;
   int self_pipe_[2] = {-1, -1};
   bool udp_more_ = false;

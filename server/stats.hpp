@@ -70,6 +70,14 @@ Refusal refusal_of(NoteError e) noexcept;
   X(tcp_closed_line_too_long, "tcp_closed_line_too_long", "a command line over 1024 bytes")     \
   X(tcp_commands, "tcp_commands", "commands executed")                                          \
   X(tcp_history_bytes, "tcp_history_bytes_sent", "note bytes sent by HISTORY and FOLLOW")       \
+  X(http_requests, "http_requests", "HTTP requests parsed")                                     \
+  X(http_responses_2xx, "http_responses_2xx", "HTTP responses 200-299")                         \
+  X(http_responses_4xx, "http_responses_4xx", "HTTP responses 400-499 (refusals, limits)")      \
+  X(http_responses_5xx, "http_responses_5xx", "HTTP responses 500-599")                         \
+  X(http_events_open, "http_events_open", "open /events streams (gauge)")                       \
+  X(http_events_started, "http_events_started", "/events streams opened")                       \
+  X(http_notes_sent, "http_notes_sent", "notes sent by /notes and /events")                     \
+  X(http_notes_stored, "http_notes_stored", "notes stored by POST /notes")                      \
   X(clients, "clients", "client addresses in the attribution index (gauge)")                    \
   X(exactly_once_clients, "exactly_once_clients", "client ids the exactly-once table holds (gauge)")    \
   X(uptime_seconds, "uptime_seconds", "seconds since start (gauge)")

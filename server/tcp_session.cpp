@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "http_request.hpp"
+#include "http_session.hpp"
 #include "log.hpp"
 
 namespace {
@@ -38,12 +40,58 @@ TcpSession::TcpSession(Fd fd, const SockAddr& peer, int64_t now_ms)
       last_io_ms_(now_ms),
       last_progress_ms_(now_ms) {}
 
+TcpSession::~TcpSession() = default;
+
 bool TcpSession::wants_read() const noexcept {
-  return state_ != State::closing && !peer_eof_ && in_.size() < kMaxInput;
+  return state_ != State::closing && !peer_eof_ && in_.size() < max_input_;
+}
+
+bool TcpSession::following() const noexcept {
+  return state_ == State::follow || http_events();
+}
+
+bool TcpSession::http_events() const noexcept {
+  return state_ == State::http && http_->events();
+}
+
+void TcpSession::http_committed(SessionContext& ctx, uint64_t seq, std::string_view reason) {
+  if (state_ == State::http) http_->on_committed(ctx, out_, seq, reason);
+}
+
+bool TcpSession::detect_http(SessionContext& ctx, int64_t now_ms) {
+  // SPEC "HTTP": the first non-empty line decides. Empty lines are skipped as the line
+  // protocol skips them; a first line that may still become a request line waits for up to
+  // 8 KiB (the HTTP head limit) before the 1024-byte line limit applies.
+  std::string_view b = in_.view();
+  size_t at = 0;
+  while (at < b.size() && (b[at] == '\n' || (b[at] == '\r' && b.substr(at, 2) == "\r\n")))
+    at += b[at] == '\n' ? 1 : 2;
+  std::string_view rest = b.substr(at);
+  size_t nl = rest.find('\n');
+  if (nl == std::string_view::npos) {
+    if (http::may_become_request_line(rest) && rest.size() <= http::kMaxHead) return false;
+    first_line_ = false;
+    return true;
+  }
+  first_line_ = false;
+  if (!http::is_request_line(rest.substr(0, nl))) return true;
+  http_ = std::make_unique<HttpSession>(this, peer_addr_, peer_text_);
+  max_input_ = HttpSession::input_limit(ctx.cfg);
+  state_ = State::http;
+  (void)now_ms;
+  return true;
+}
+
+void TcpSession::on_http_input(SessionContext& ctx, int64_t now_ms) {
+  http_->on_input(ctx, in_, out_, kOutputHighWater, now_ms);
+  if (http_->busy()) return;
+  if (http_->close_after() || (peer_eof_ && out_.size() < kOutputHighWater))
+    state_ = State::closing;  // the response says close, or the peer is done: send, close
 }
 
 bool TcpSession::wants_write(const SessionContext& ctx) const noexcept {
   if (!out_.empty()) return true;
+  if (state_ == State::http) return http_->can_produce(ctx);
   if (state_ == State::history) return true;
   if (state_ == State::follow) return !stream_finished(ctx);
   return false;
@@ -79,6 +127,9 @@ void TcpSession::on_readable(SessionContext& ctx, int64_t now_ms) {
 }
 
 void TcpSession::process_lines(SessionContext& ctx, int64_t now_ms) {
+  if (first_line_ && state_ == State::commands && ctx.cfg.http && !detect_http(ctx, now_ms))
+    return;  // undecided: wait for the rest of the first line
+  if (state_ == State::http) return on_http_input(ctx, now_ms);
   while ((state_ == State::commands || state_ == State::follow) &&
          out_.size() < kOutputHighWater) {
     std::string_view buf = in_.view();
@@ -280,7 +331,8 @@ size_t TcpSession::pump_output(SessionContext& ctx, int64_t now_ms, size_t budge
   // A follower that had caught up starts its stall clock when new notes arrive, not before.
   if (caught_up_) last_progress_ms_ = now_ms;
   size_t spent = write_some(ctx, now_ms, budget);
-  caught_up_ = state_ == State::follow && out_.empty() && stream_finished(ctx);
+  caught_up_ = (state_ == State::follow && out_.empty() && stream_finished(ctx)) ||
+               (http_events() && out_.empty() && !http_->can_produce(ctx));
   return spent;
 }
 
@@ -289,6 +341,17 @@ size_t TcpSession::write_some(SessionContext& ctx, int64_t now_ms, const size_t 
   for (int rounds = 0; rounds < 64; ++rounds) {
     if (!flush(ctx, budget, now_ms)) return total - budget;
     if (!out_.empty() || budget == 0) return total - budget;  // socket full, or share spent
+    if (state_ == State::http) {
+      size_t before = out_.size();
+      if (http_->busy())
+        http_->produce(ctx, out_, kOutputHighWater, now_ms);
+      else if (!in_.empty())
+        on_http_input(ctx, now_ms);  // pipelined requests waited for the last response
+      if (out_.size() != before) continue;
+      if (state_ == State::http && !http_->busy() && (http_->close_after() || peer_eof_))
+        state_ = State::closing;
+      return total - budget;
+    }
     if (state_ == State::history || state_ == State::follow) {
       if (stream_finished(ctx)) {
         if (state_ == State::follow) return total - budget;
@@ -319,6 +382,16 @@ const char* TcpSession::check_timeouts(const SessionContext& ctx,
                                        int64_t now_ms) const noexcept {
   const int64_t idle_ms = static_cast<int64_t>(ctx.cfg.idle_timeout_s) * 1000;
   if (state_ == State::closing) return now_ms - last_progress_ms_ > 2000 ? "closing" : nullptr;
+  if (state_ == State::commands && first_line_ && ctx.cfg.http && !in_.empty() &&
+      now_ms - last_progress_ms_ > idle_ms)
+    return "request not complete within --idle-timeout";  // a slowloris before the decision
+  if (state_ == State::http) {
+    bool pending = !out_.empty() || http_->can_produce(ctx);
+    if (pending && now_ms - last_progress_ms_ > idle_ms) return "output stalled";
+    if (const char* why = http_->check(ctx, now_ms, !in_.empty(), kFollowBacklogMax)) return why;
+    if (!pending && !http_->busy() && now_ms - last_io_ms_ > idle_ms) return "idle";
+    return nullptr;
+  }
   bool pending = !out_.empty() || state_ == State::history ||
                  (state_ == State::follow && !stream_finished(ctx));
   if (pending && now_ms - last_progress_ms_ > idle_ms) return "output stalled";

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +27,9 @@
 #include "stats.hpp"
 #include "store.hpp"
 
+class HttpSession;
+struct HttpShared;
+
 // What a session may see of the server.
 struct SessionContext {
   const Config& cfg;
@@ -34,6 +38,7 @@ struct SessionContext {
   Stats& stats;
   std::function<void(std::string&)> write_stats;  // STATS body lines
   std::vector<char>& scratch;                     // shared read buffer (one thread)
+  HttpShared* http = nullptr;                     // POST queue etc. (http_session.hpp)
 };
 
 class TcpSession {
@@ -44,6 +49,7 @@ class TcpSession {
   static constexpr uint64_t kFollowBacklogMax = 16 << 20;
 
   TcpSession(Fd fd, const SockAddr& peer, int64_t now_ms);
+  ~TcpSession();
   TcpSession(const TcpSession&) = delete;
   TcpSession& operator=(const TcpSession&) = delete;
 
@@ -51,7 +57,13 @@ class TcpSession {
   const std::string& peer() const noexcept { return peer_text_; }
   bool closing() const noexcept { return state_ == State::closing; }
   bool done() const noexcept { return closing() && out_.empty(); }
-  bool following() const noexcept { return state_ == State::follow; }
+  // FOLLOW or an HTTP /events stream: fed every turn, never idle-closed.
+  bool following() const noexcept;
+  // An HTTP /events stream is open on this connection.
+  bool http_events() const noexcept;
+  // After the turn's commit: the answer to this connection's POST /notes (seq 0: refused
+  // with reason).
+  void http_committed(SessionContext& ctx, uint64_t seq, std::string_view reason);
   bool wants_read() const noexcept;
   bool wants_write(const SessionContext& ctx) const noexcept;
 
@@ -74,7 +86,8 @@ class TcpSession {
   const char* close_reason() const noexcept { return close_reason_; }
 
  private:
-  enum class State { commands, history, follow, closing };
+  // http: the first line was an HTTP request line; http_ speaks for the connection.
+  enum class State { commands, history, follow, http, closing };
 
   void process_lines(SessionContext& ctx, int64_t now_ms);
   size_t write_some(SessionContext& ctx, int64_t now_ms, size_t budget);
@@ -101,4 +114,11 @@ class TcpSession {
   int64_t last_io_ms_, last_progress_ms_;
   std::optional<HistoryCursor> cursor_;  // the running HISTORY or FOLLOW
   bool caught_up_ = false;    // FOLLOW: nothing was pending at the end of the last write
+  // HTTP (SPEC "HTTP"): decided by the first non-empty line.
+  bool first_line_ = true;
+  std::unique_ptr<HttpSession> http_;
+  size_t max_input_ = kMaxInput;  // HTTP: a head plus the largest POST body
+  // Decides HTTP or line protocol from the first line; false while undecided.
+  bool detect_http(SessionContext& ctx, int64_t now_ms);
+  void on_http_input(SessionContext& ctx, int64_t now_ms);
 };

@@ -172,3 +172,23 @@ TEST_CASE("http json: reading {\"text\": ...}") {
     CHECK(!err.empty());
   }
 }
+
+TEST_CASE("http: Host names this server (421 otherwise), Origin must match Host for writes") {
+  std::vector<std::string> names = {"notes.lan"};
+  for (const char* ok : {"127.0.0.1", "127.0.0.1:9527", "[::1]", "[::1]:80", "localhost",
+                         "LocalHost:8080", "notes.lan", "NOTES.LAN:9527", "192.168.1.7:1"})
+    CHECK_MESSAGE(http::host_allowed(ok, names), ok);
+  for (const char* bad : {"", "evil.example", "evil.example:9527", "notes.lan.evil", "::1",
+                          "[::1", "[zz]", "127.0.0.1:", "127.0.0.1:x", "1.2.3", "localhost:1:2",
+                          "127.0.0.1:123456", "[::1]x"})
+    CHECK_FALSE_MESSAGE(http::host_allowed(bad, names), bad);
+  CHECK(http::same_origin("http://127.0.0.1:9527", "127.0.0.1:9527"));
+  CHECK(http::same_origin("http://LOCALHOST:9527", "localhost:9527"));
+  CHECK(http::same_origin("http://notes.lan", "notes.lan:80"));
+  CHECK(http::same_origin("http://[::1]:9", "[::1]:9"));
+  CHECK_FALSE(http::same_origin("http://127.0.0.1:9528", "127.0.0.1:9527"));
+  CHECK_FALSE(http::same_origin("http://evil.example", "127.0.0.1:9527"));
+  CHECK(http::same_origin("https://127.0.0.1:9527", "127.0.0.1:9527"));  // host and port
+  CHECK_FALSE(http::same_origin("null", "127.0.0.1:9527"));
+  CHECK_FALSE(http::same_origin("ftp://127.0.0.1:9527", "127.0.0.1:9527"));
+}

@@ -154,3 +154,17 @@ TEST_CASE("server options: the usage text lists every option once, aligned") {
                "3 store locked, damaged or unreadable; 4 address cannot be bound.\n") !=
         std::string::npos);
 }
+
+TEST_CASE("server options: --http on|off and repeatable --http-host (SPEC HTTP)") {
+  CHECK(ok({}).http);
+  CHECK(ok({}).http_hosts.empty());
+  CHECK_FALSE(ok({"--http", "off"}).http);
+  CHECK(ok({"--http", "on"}).http);
+  CHECK(ok({"--http-host", "notes.lan", "--http-host", "pi-4"}).http_hosts ==
+        std::vector<std::string>{"notes.lan", "pi-4"});
+  CHECK(error({"--http", "yes"}) == "--http wants on or off, not 'yes'");
+  CHECK(error({"--http-host", "a b"}) == "--http-host wants a host name like notes.lan, not 'a b'");
+  CHECK(error({"--http-host", ""}).find("--http-host") != std::string::npos);
+  CHECK(server_usage().find("  --http on|off         serve HTTP") != std::string::npos);
+  CHECK(server_usage().find("  --http-host NAME      ") != std::string::npos);
+}

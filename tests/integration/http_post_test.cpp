@@ -1,0 +1,222 @@
+// http_post_test.cpp — POST /notes against the real dailynetd (SPEC.md "HTTP"): 201 with the
+// seq after the commit, attribution to the TCP peer, the UDP refusal reasons for refused
+// notes with nothing stored, the 403 write rules (Content-Type, Origin), malformed bodies,
+// Idempotency-Key retries (same turn, later, after a restart and after kill -9), and
+// durability (kill -9 right after the 201: the note is there).
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <string>
+#include <vector>
+
+#include "harness.hpp"
+#include "http_client.hpp"
+
+using namespace harness;
+using httpc::Conn;
+
+namespace {
+
+httpc::Response post(uint16_t port, const std::string& body,
+                     const std::vector<std::string>& extra = {}) {
+  auto r = httpc::fetch(port, httpc::post(body, port, extra));
+  REQUIRE(r.has_value());
+  CHECK(r->header("x-content-type-options") == "nosniff");
+  return *r;
+}
+
+std::string text_body(const std::string& text) { return "{\"text\": \"" + text + "\"}"; }
+
+}  // namespace
+
+TEST_CASE("http POST: 201 with the seq, stored under the TCP peer's address, seen by HISTORY") {
+  ServerProcess s;
+  REQUIRE(s.started());
+  Udp u(s.udp_port());
+  REQUIRE(u.ask("by udp") == "OK 1\n");
+  Conn c(s.tcp_port());
+  REQUIRE(c.send(httpc::post(text_body("from the web <img src=x onerror=alert(1)>\\n"), s.tcp_port())));
+  auto r = c.response();
+  REQUIRE(r);
+  CHECK(r->status == 201);
+  CHECK(r->header("content-type") == "application/json; charset=utf-8");
+  CHECK(r->body == "{\"seq\":2}\n");
+  auto h = tcp_command(s.tcp_port(), "HISTORY");
+  REQUIRE(h.size() == 3);
+  auto f = split_tabs(h[1]);
+  CHECK(f[0] == "2");
+  CHECK(f[3] == "from the web <img src=x onerror=alert(1)>");  // one trailing \n dropped
+  // The address is the TCP peer's IP:PORT.
+  sockaddr_in local{};
+  socklen_t len = sizeof local;
+  REQUIRE(::getsockname(c.fd(), reinterpret_cast<sockaddr*>(&local), &len) == 0);
+  CHECK(f[2] == "127.0.0.1:" + std::to_string(ntohs(local.sin_port)));
+  // Keep-alive: a second POST on the same connection.
+  REQUIRE(c.send(httpc::post(text_body("second"), s.tcp_port())));
+  auto r2 = c.response();
+  REQUIRE(r2);
+  CHECK(r2->body == "{\"seq\":3}\n");
+  CHECK(stat_value(s.tcp_port(), "http_notes_stored") == 2);
+  // Pipelined POSTs are answered in order, each after its commit.
+  REQUIRE(c.send(httpc::post(text_body("p1"), s.tcp_port()) + httpc::get("/notes?since=3", s.tcp_port()) +
+                 httpc::post(text_body("p2"), s.tcp_port())));
+  auto a = c.response(), b = c.response(), d = c.response();
+  REQUIRE((a && b && d));
+  CHECK(a->body == "{\"seq\":4}\n");
+  CHECK(b->body.find("\"text\":\"p1\"") != std::string::npos);
+  CHECK(d->body == "{\"seq\":5}\n");
+}
+
+TEST_CASE("http POST: refused notes get the UDP reason, and nothing is stored") {
+  ServerProcess s({"--max-note", "20"});
+  REQUIRE(s.started());
+  Udp u(s.udp_port());
+  struct Case {
+    std::string json_text;  // inside the JSON string
+    std::string udp_note;   // the same note as a datagram
+  };
+  const std::vector<Case> cases = {
+      {"", ""},
+      {"\\n", "\n"},
+      {"tab\\there", "tab\there"},
+      {"cr at end\\r", "cr at end\r"},
+      {std::string(21, 'x'), std::string(21, 'x')},
+      {"bidi \\u202e x", "bidi \xe2\x80\xae x"},
+      {"bad \xff utf8", "bad \xff utf8"},
+      {"nul \\u0000", std::string("nul \0", 5)},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.json_text);
+    auto r = post(s.tcp_port(), text_body(c.json_text));
+    auto udp = u.ask(c.udp_note);
+    REQUIRE(udp);
+    REQUIRE(udp->rfind("ERR ", 0) == 0);
+    std::string reason = udp->substr(4, udp->size() - 5);
+    CHECK(r.status == 422);
+    CHECK(r.body == "{\"error\":\"" + reason + "\"}\n");
+  }
+  // Malformed bodies: 400.
+  for (const std::string& bad : std::vector<std::string>{std::string("not json"), std::string("{\"text\": 5}"),
+                          std::string("{\"note\": \"x\"}"), std::string("{\"text\": \"x\"")}) {
+    CAPTURE(bad);
+    auto r = post(s.tcp_port(), bad);
+    CHECK(r.status == 400);
+    CHECK(r.body.rfind("{\"error\":\"malformed body: ", 0) == 0);
+  }
+  CHECK(stored_texts(s).empty());
+  CHECK(stat_value(s.tcp_port(), "notes_stored") == 0);
+}
+
+TEST_CASE("http POST: writes need Content-Type: application/json and a same-origin Origin") {
+  ServerProcess s;
+  REQUIRE(s.started());
+  const uint16_t p = s.tcp_port();
+  const std::string body = text_body("x");
+  auto raw = [&](const std::vector<std::string>& headers) {
+    std::string req = "POST /notes HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(p) + "\r\n";
+    for (const std::string& h : headers) req += h + "\r\n";
+    req += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    auto r = httpc::fetch(p, req);
+    REQUIRE(r);
+    CHECK(r->header("content-security-policy").find("default-src 'self'") != std::string::npos);
+    return *r;
+  };
+  CHECK(raw({}).status == 403);
+  CHECK(raw({"Content-Type: text/plain"}).status == 403);
+  CHECK(raw({"Content-Type: application/x-www-form-urlencoded"}).status == 403);
+  CHECK(raw({"Content-Type: application/json", "Origin: http://evil.example"}).status == 403);
+  CHECK(raw({"Content-Type: application/json", "Origin: http://127.0.0.1:1"}).status == 403);
+  CHECK(raw({"Content-Type: application/json", "Origin: null"}).status == 403);
+  CHECK(raw({"Content-Type: application/json", "Origin: http://evil.example"}).body ==
+        "{\"error\":\"cross-origin write refused: Origin differs from Host\"}\n");
+  CHECK(stored_texts(s).empty());
+  CHECK(raw({"Content-Type: application/json; charset=utf-8",
+             "Origin: http://127.0.0.1:" + std::to_string(p)}).status == 201);
+  CHECK(raw({"Content-Type: Application/JSON"}).status == 201);
+  CHECK(stored_texts(s).size() == 2);
+}
+
+TEST_CASE("http POST: Idempotency-Key: one note per key, before and after a restart") {
+  TempDir dir;
+  std::string data = dir.path() + "/store";
+  uint16_t port = 0;
+  {
+    ServerProcess s({}, data);
+    REQUIRE(s.started());
+    port = s.tcp_port();
+    auto r1 = post(port, text_body("once"), {"Idempotency-Key: k-1_A"});
+    CHECK(r1.status == 201);
+    CHECK(r1.body == "{\"seq\":1}\n");
+    // A retry, whatever its body, gets the original answer; nothing new is stored.
+    CHECK(post(port, text_body("once"), {"Idempotency-Key: k-1_A"}).body == "{\"seq\":1}\n");
+    CHECK(post(port, "garbage", {"Idempotency-Key: k-1_A"}).body == "{\"seq\":1}\n");
+    CHECK(post(port, text_body("other"), {"Idempotency-Key: k-2"}).body == "{\"seq\":2}\n");
+    // Two requests with one key in one turn (pipelined): stored once.
+    Conn c(port);
+    REQUIRE(c.send(httpc::post(text_body("twin"), port, {"Idempotency-Key: twin"}) +
+                   httpc::post(text_body("twin"), port, {"Idempotency-Key: twin"})));
+    auto a = c.response(), b = c.response();
+    REQUIRE((a && b));
+    CHECK(a->body == "{\"seq\":3}\n");
+    CHECK(b->body == "{\"seq\":3}\n");
+    // A refused note does not use up its key.
+    CHECK(post(port, text_body("bad\\u0001"), {"Idempotency-Key: later"}).status == 422);
+    CHECK(post(port, text_body("fixed"), {"Idempotency-Key: later"}).body == "{\"seq\":4}\n");
+    // Keys outside 1-64 of [A-Za-z0-9_-]: 400, nothing stored.
+    for (const std::string& bad : std::vector<std::string>{std::string("has space"), std::string(65, 'k'), std::string("a/b"),
+                            std::string("")}) {
+      CAPTURE(bad);
+      auto r = post(port, text_body("never"), {"Idempotency-Key: " + bad});
+      CHECK(r.status == 400);
+      CHECK(r.body.find("Idempotency-Key") != std::string::npos);
+    }
+    CHECK(post(port, text_body("never"), {"Idempotency-Key: a", "Idempotency-Key: b"}).status == 400);
+    CHECK(stored_texts(s) == std::vector<std::string>{"once", "other", "twin", "fixed"});
+    CHECK(s.stop() == 0);
+    s.keep_data();
+  }
+  {
+    ServerProcess s({}, data);
+    REQUIRE(s.started());
+    CHECK(post(s.tcp_port(), text_body("once"), {"Idempotency-Key: k-1_A"}).body == "{\"seq\":1}\n");
+    CHECK(post(s.tcp_port(), text_body("twin"), {"Idempotency-Key: twin"}).body == "{\"seq\":3}\n");
+    CHECK(post(s.tcp_port(), text_body("new"), {"Idempotency-Key: k-3"}).body == "{\"seq\":5}\n");
+    CHECK(stored_texts(s).size() == 5);
+    s.keep_data();
+  }
+}
+
+TEST_CASE("http POST: kill -9 right after the 201 loses nothing; a retry after it gets the seq") {
+  TempDir dir;
+  std::string data = dir.path() + "/store";
+  std::vector<std::string> acked;
+  {
+    ServerProcess s({}, data);
+    REQUIRE(s.started());
+    Conn c(s.tcp_port());
+    for (int i = 0; i < 20; ++i) {
+      REQUIRE(c.send(httpc::post(text_body("durable " + std::to_string(i)), s.tcp_port(),
+                                 {"Idempotency-Key: d" + std::to_string(i)})));
+      auto r = c.response();
+      REQUIRE(r);
+      REQUIRE(r->status == 201);
+      acked.push_back(r->body);
+    }
+    CHECK(s.stop(9) == 128 + 9);  // right after the last 201
+    s.keep_data();
+  }
+  ServerProcess s({}, data);
+  REQUIRE(s.started());
+  auto texts = stored_texts(s);
+  REQUIRE(texts.size() == 20);
+  for (int i = 0; i < 20; ++i) {
+    CHECK(texts[static_cast<size_t>(i)] == "durable " + std::to_string(i));
+    CHECK(post(s.tcp_port(), text_body("durable " + std::to_string(i)),
+               {"Idempotency-Key: d" + std::to_string(i)}).body == acked[static_cast<size_t>(i)]);
+  }
+  CHECK(stored_texts(s).size() == 20);
+  s.keep_data();
+}

@@ -1,0 +1,264 @@
+// dailynet page: the newest notes, older ones on request, new ones live over server-sent
+// events (EventSource resumes with Last-Event-ID), a compose box whose notes are kept in
+// localStorage until the server stores them (retried with their Idempotency-Key, also after a
+// reload), a search box and a day filter (the /notes and /events query parameters).
+// Note text is only ever set with textContent: it is shown as text, never as markup.
+"use strict";
+
+const PAGE = 200;                      // notes per load
+const PENDING_KEY = "dailynet.pending";
+const $ = (id) => document.getElementById(id);
+const list = $("notes"), statusLine = $("status"), result = $("result");
+
+let shown = new Map();      // seq -> <li>
+let newest = 0;             // highest seq received (the resume point of /events)
+let oldest = 0;             // lowest seq shown (the "older" cursor)
+let events = null, reconnectTimer = 0, generation = 0;
+
+// ---- filters ------------------------------------------------------------------------------
+
+function filterParams() {
+  const p = new URLSearchParams();
+  const match = $("match").value;
+  if (match.trim()) p.set("match", match);
+  const day = $("day").value;  // YYYY-MM-DD, local
+  if (day) {
+    const [y, m, d] = day.split("-").map(Number);
+    p.set("since", new Date(y, m - 1, d).toISOString());
+    p.set("until", new Date(y, m - 1, d + 1).toISOString());
+  }
+  return p;
+}
+
+// ---- rendering ----------------------------------------------------------------------------
+
+const pad = (n) => String(n).padStart(2, "0");
+function localTime(iso) {
+  const t = new Date(iso);
+  if (isNaN(t)) return iso;
+  return `${t.getFullYear()}-${pad(t.getMonth() + 1)}-${pad(t.getDate())} ` +
+         `${pad(t.getHours())}:${pad(t.getMinutes())}:${pad(t.getSeconds())}`;
+}
+
+function noteItem(n) {
+  const li = document.createElement("li");
+  li.id = "n" + n.seq;
+  li.dataset.seq = n.seq;
+  const meta = document.createElement("div");
+  meta.className = "meta";
+  const time = document.createElement("time");
+  time.dateTime = n.time;
+  time.textContent = localTime(n.time);
+  const seq = document.createElement("span");
+  seq.className = "seq";
+  seq.textContent = "#" + n.seq;
+  const from = document.createElement("span");
+  from.className = "from";
+  from.textContent = n.from;
+  meta.append(time, seq, from);
+  const text = document.createElement("p");
+  text.className = "text";
+  text.textContent = n.text;
+  li.append(meta, text);
+  return li;
+}
+
+function atBottom() {
+  const el = document.scrollingElement;
+  return el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+}
+function toBottom() {
+  const el = document.scrollingElement;
+  el.scrollTop = el.scrollHeight;
+}
+
+// Adds notes (any order) once each, keeping the list in seq order.
+function addNotes(notes, live) {
+  const follow = atBottom();
+  for (const n of notes) {
+    if (shown.has(n.seq)) continue;
+    const li = noteItem(n);
+    if (live) li.classList.add("new");
+    let before = null;  // first shown note with a higher seq (usually none: append)
+    if (newest > n.seq) {
+      for (const el of list.children) if (Number(el.dataset.seq) > n.seq) { before = el; break; }
+    }
+    list.insertBefore(li, before);
+    shown.set(n.seq, li);
+    newest = Math.max(newest, n.seq);
+    oldest = oldest ? Math.min(oldest, n.seq) : n.seq;
+  }
+  $("empty").hidden = shown.size > 0;
+  if (live && follow) toBottom();
+}
+
+// ---- reading: /notes (ndjson) and /events (SSE) -----------------------------------------
+
+async function fetchNotes(params) {
+  const r = await fetch("/notes?" + params.toString(), { cache: "no-store" });
+  const body = await r.text();
+  if (!r.ok) throw new Error(errorText(body, r.status));
+  return body.split("\n").filter((l) => l).map((l) => JSON.parse(l));
+}
+
+function errorText(body, status) {
+  try { return JSON.parse(body).error || "HTTP " + status; } catch { return "HTTP " + status; }
+}
+
+async function load() {
+  const mine = ++generation;
+  closeEvents();
+  shown = new Map();
+  newest = oldest = 0;
+  list.replaceChildren();
+  const p = filterParams();
+  p.set("last", PAGE);
+  try {
+    const notes = await fetchNotes(p);
+    if (mine !== generation) return;
+    addNotes(notes, false);
+    $("older").hidden = notes.length < PAGE;
+    toBottom();
+    connectEvents(mine);
+  } catch (e) {
+    if (mine === generation) setStatus("could not load notes: " + e.message);
+  }
+}
+
+async function loadOlder() {
+  if (!oldest) return;
+  const p = filterParams();
+  p.set("last", PAGE);
+  p.set("before", oldest);
+  const el = document.scrollingElement, keep = el.scrollHeight - el.scrollTop;
+  try {
+    const notes = await fetchNotes(p);
+    addNotes(notes, false);
+    el.scrollTop = el.scrollHeight - keep;  // stay on the note that was at the top
+    if (notes.length < PAGE) $("older").hidden = true;
+  } catch (e) {
+    setStatus("could not load older notes: " + e.message);
+  }
+}
+
+function setStatus(text) { statusLine.textContent = text; }
+
+function closeEvents() {
+  if (events) events.close();
+  events = null;
+  clearTimeout(reconnectTimer);
+}
+
+function connectEvents(mine) {
+  const p = filterParams();
+  const until = p.get("until");
+  p.delete("since");  // the stream resumes by seq; the day filter is applied here
+  p.delete("until");
+  p.set("since", newest);
+  const since = filterParams().get("since");
+  events = new EventSource("/events?" + p.toString());
+  events.onopen = () => setStatus("live — " + shown.size + " notes shown");
+  events.onmessage = (e) => {
+    const n = JSON.parse(e.data);
+    if (since && (n.time < since || n.time >= until)) { newest = Math.max(newest, n.seq); return; }
+    addNotes([n], true);
+    setStatus("live — " + shown.size + " notes shown");
+  };
+  events.onerror = () => {
+    setStatus("connection lost — reconnecting…");
+    // EventSource retries by itself (with Last-Event-ID) unless it gave up for good.
+    if (events && events.readyState === EventSource.CLOSED && mine === generation) {
+      closeEvents();
+      reconnectTimer = setTimeout(() => connectEvents(mine), 2000);
+    }
+  };
+}
+
+// ---- writing: POST /notes with an Idempotency-Key, kept until stored ----------------------
+
+function loadPending() {
+  try { return JSON.parse(localStorage.getItem(PENDING_KEY)) || []; } catch { return []; }
+}
+function savePending(list) {
+  try { localStorage.setItem(PENDING_KEY, JSON.stringify(list)); } catch { /* private mode */ }
+}
+function renderPending() {
+  $("pending").replaceChildren(...loadPending().map((p) => {
+    const li = document.createElement("li");
+    li.textContent = p.text;
+    return li;
+  }));
+}
+function newKey() {
+  const b = new Uint8Array(16);
+  crypto.getRandomValues(b);
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+function dropPending(key) {
+  savePending(loadPending().filter((p) => p.key !== key));
+  renderPending();
+}
+
+function showResult(text, good) {
+  result.textContent = text;
+  result.className = good ? "good" : "bad";
+}
+
+const retrying = new Set();  // keys with a send in flight or scheduled
+async function send(p, delay = 1000) {
+  retrying.add(p.key);
+  let r = null, body = "";
+  try {
+    r = await fetch("/notes", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Idempotency-Key": p.key },
+      body: JSON.stringify({ text: p.text }),
+    });
+    body = await r.text();
+  } catch { r = null; }
+  if (r && r.status === 201) {
+    const seq = JSON.parse(body).seq;
+    dropPending(p.key);
+    retrying.delete(p.key);
+    showResult("stored as #" + seq, true);
+    return;
+  }
+  if (r && r.status >= 400 && r.status < 500 && r.status !== 429 && r.status !== 408) {
+    // Refused for good (the UDP reasons): give the text back to be edited.
+    dropPending(p.key);
+    retrying.delete(p.key);
+    const box = $("text");
+    if (!box.value) box.value = p.text;
+    showResult("not stored: " + errorText(body, r.status), false);
+    return;
+  }
+  showResult("not stored yet (" + (r ? errorText(body, r.status) : "server unreachable") +
+             ") — retrying", false);
+  setTimeout(() => send(p, Math.min(delay * 2, 30000)), delay);
+}
+
+function compose(ev) {
+  ev.preventDefault();
+  const box = $("text");
+  const text = box.value;
+  if (!text) return;
+  const p = { key: newKey(), text };
+  savePending([...loadPending(), p]);
+  renderPending();
+  box.value = "";
+  send(p);
+}
+
+// ---- wiring -------------------------------------------------------------------------------
+
+let filterTimer = 0;
+$("compose").addEventListener("submit", compose);
+$("older").addEventListener("click", loadOlder);
+$("filters").addEventListener("submit", (e) => { e.preventDefault(); load(); });
+$("filters").addEventListener("reset", () => setTimeout(load, 0));
+$("match").addEventListener("input", () => { clearTimeout(filterTimer); filterTimer = setTimeout(load, 300); });
+$("day").addEventListener("change", load);
+window.addEventListener("storage", renderPending);
+renderPending();
+for (const p of loadPending()) if (!retrying.has(p.key)) send(p);
+load();
