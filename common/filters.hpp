@@ -28,6 +28,8 @@ struct Filters {
   std::optional<int64_t> until_ms;   // notes with TIME < until_ms
   std::optional<uint64_t> last;      // keep the last N that pass the others
   std::string match;                 // empty: no MATCH
+  uint64_t before_seq = 0;           // HTTP only (?before=SEQ, the page's "older" button):
+                                     // a snapshot of notes with seq < before_seq; 0: no bound
   unsigned given = 0;                // bit per keyword already set (repeats are errors)
 
   // True when a note can be selected from its position alone (no time, no MATCH): what a

@@ -26,6 +26,8 @@ HistoryCursor::HistoryCursor(const Filters& f, Mode mode, const Store& st, const
   if (f.since_ms) start = std::max(start, idx.times().first_possible_at_or_after(*f.since_ms));
   if (f.until_ms && mode == Mode::snapshot)
     end = std::min(end, idx.times().end_of_before(*f.until_ms));
+  if (f.before_seq && mode == Mode::snapshot)
+    end = std::min(end, st.position_after(f.before_seq - 1));
   start = std::min(start, end);
   uint64_t lo, hi;  // the same range in this cursor's unit
   if (by_list_) {

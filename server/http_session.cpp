@@ -8,6 +8,7 @@
 
 #include "../common/clock.hpp"
 #include "http_assets.hpp"
+#include "tcp_session.hpp"
 #include "http_json.hpp"
 
 namespace {
@@ -19,7 +20,6 @@ constexpr std::string_view kSecurityHeaders =
     "Referrer-Policy: no-referrer\r\n"
     "X-Frame-Options: DENY\r\n";
 constexpr std::string_view kJson = "application/json; charset=utf-8";
-constexpr size_t kReadSpan = 32 << 10;  // raw note bytes read from the store per step
 
 const char* status_text(int s) noexcept {
   switch (s) {
@@ -93,6 +93,28 @@ std::string clients_json(const SessionContext& ctx) {
 }
 
 }  // namespace
+
+std::string query_filters(const std::vector<std::pair<std::string, std::string>>& params,
+                          std::optional<uint64_t> last_event_id, Filters& f) {
+  bool before_given = false;
+  for (const auto& [name, value] : params) {
+    if (name == "before") {
+      auto n = parse_u64(value);
+      if (before_given) return "before given twice";
+      if (!n || *n == 0) return "before wants a seq above 0, not " + quote_word(value);
+      before_given = true;
+      f.before_seq = *n;
+      continue;
+    }
+    if (name != "from" && name != "since" && name != "until" && name != "last" &&
+        name != "match")
+      continue;  // e.g. a cache-busting parameter
+    if (last_event_id && (name == "since" || name == "last")) continue;
+    if (std::string why = set_filter(f, name, value); !why.empty()) return why;
+  }
+  if (last_event_id) return set_filter(f, "since", std::to_string(*last_event_id));
+  return {};
+}
 
 std::optional<uint64_t> idempotency_id(std::string_view key) noexcept {
   if (key.empty() || key.size() > 64) return std::nullopt;
@@ -215,29 +237,21 @@ void HttpSession::handle(SessionContext& ctx, const http::Request& r, Buffer& ou
 void HttpSession::start_feed(SessionContext& ctx, const http::Request& r, Buffer& out,
                              bool events) {
   auto params = http::parse_query(r.query);
-  NoteQuery q;
-  std::string why;
-  if (!params) {
-    why = "malformed percent escape in the query";
-  } else if (events && r.header("Last-Event-ID")) {
-    // The browser's resume: notes after the last one it got, whatever since/last said.
-    auto id = parse_u64(*r.header("Last-Event-ID"));
-    if (!id) why = "Last-Event-ID wants a seq";
-    std::vector<std::pair<std::string, std::string>> kept;
-    for (auto& kv : *params)
-      if (kv.first != "since" && kv.first != "last") kept.push_back(kv);
-    if (id) kept.emplace_back("since", std::to_string(*id));
-    if (why.empty()) parse_note_query(kept, q, why);
-  } else {
-    parse_note_query(*params, q, why);
+  if (!params) return error(ctx, out, 400, "malformed percent escape in the query");
+  std::optional<uint64_t> resume;
+  if (auto id = r.header("Last-Event-ID"); events && id) {
+    resume = parse_u64(*id);
+    if (!resume) return error(ctx, out, 400, "Last-Event-ID wants a seq");
   }
-  if (!why.empty()) return error(ctx, out, 400, why);
+  Filters f;
+  if (std::string why = query_filters(*params, resume, f); !why.empty())
+    return error(ctx, out, 400, why);
   if (events) {
     keep_alive_ = false;  // the stream ends only with the connection
     head(ctx, out, 200, "text/event-stream; charset=utf-8", -1, "X-Accel-Buffering: no\r\n");
     if (head_only_) return;
     out.append("retry: " + std::to_string(kEventsRetryMs) + "\n\n");
-    feed_.start(q, ctx, true);
+    cursor_.emplace(f, HistoryCursor::Mode::follow, ctx.store, ctx.index);
     state_ = State::events;
     ++ctx.stats.http_events_started;
     return;
@@ -247,63 +261,70 @@ void HttpSession::start_feed(SessionContext& ctx, const http::Request& r, Buffer
   head(ctx, out, 200, "application/x-ndjson; charset=utf-8", -1,
        chunked_ ? "Transfer-Encoding: chunked\r\n" : "");
   if (head_only_) return;
-  feed_.start(q, ctx, false);
+  cursor_.emplace(f, HistoryCursor::Mode::snapshot, ctx.store, ctx.index);
   state_ = State::notes;
 }
 
 bool HttpSession::can_produce(const SessionContext& ctx) const noexcept {
   if (state_ == State::notes) return true;
-  return state_ == State::events && !feed_.finished(ctx);
+  return state_ == State::events && !cursor_->at_end(ctx.store, ctx.index);
 }
 
-void HttpSession::produce(SessionContext& ctx, Buffer& out, size_t high_water, int64_t now_ms) {
+size_t HttpSession::produce(SessionContext& ctx, Buffer& out, size_t high_water,
+                            size_t read_budget, int64_t now_ms) {
   if (state_ == State::events && last_event_ms_ == 0) last_event_ms_ = now_ms;
-  while ((state_ == State::notes || state_ == State::events) && out.size() < high_water &&
-         !feed_.finished(ctx)) {
-    lines_.clear();
-    bool ok = true;
-    size_t n = feed_.read(ctx, kReadSpan, lines_, ok);
-    if (!ok) {
-      close_after_ = true;  // a store read failed: end the response by closing
-      state_ = State::requests;
-      return;
-    }
-    if (n == 0) break;
+  size_t read = 0;
+  const bool sse = state_ == State::events;
+  while ((state_ == State::notes || sse) && out.size() < high_water && read < read_budget &&
+         !cursor_->at_end(ctx.store, ctx.index)) {
     std::string& o = out.tail();
     size_t chunk_at = o.size();
-    if (chunked_ && state_ == State::notes) o += "00000000\r\n";  // size filled in below
-    size_t body_at = o.size();
-    for (size_t pos = 0; pos < lines_.size();) {
-      size_t nl = lines_.find('\n', pos);
-      std::string_view line(lines_.data() + pos, nl - pos);
-      pos = nl + 1;
-      if (state_ == State::notes) {
-        http::append_note_json(o, line);
-        continue;
+    if (chunked_ && !sse) o += "00000000\r\n";  // the size is filled in below
+    const size_t body_at = o.size();
+    uint64_t notes = 0;
+    const size_t step = cursor_->produce(ctx.store, ctx.index, ctx.scratch, read_budget - read,
+                             high_water - out.size(), [&](std::string_view line) {
+                               ++notes;
+                               if (!sse) {
+                                 http::append_note_json(o, line);
+                                 return;
+                               }
+                               o += "id: ";
+                               o.append(line.substr(0, line.find('\t')));
+                               o += "\ndata: ";
+                               http::append_note_json(o, line);  // ends in '\n'
+                               o += '\n';
+                             });
+    read += step;
+    if (chunked_ && !sse) {
+      if (o.size() == body_at) {
+        o.resize(chunk_at);  // nothing selected in this chunk of the store
+      } else {
+        char size[24];
+        std::snprintf(size, sizeof size, "%08x", static_cast<unsigned>(o.size() - body_at));
+        o.replace(chunk_at, 8, size, 8);  // a chunk is far below 4 GiB
+        o += "\r\n";
       }
-      o += "id: ";
-      o.append(line.substr(0, line.find('\t')));
-      o += "\ndata: ";
-      http::append_note_json(o, line);  // ends in '\n'
-      o += '\n';
     }
-    if (chunked_ && state_ == State::notes) {
-      char size[9];
-      std::snprintf(size, sizeof size, "%08zx", o.size() - body_at);
-      o.replace(chunk_at, 8, size);
-      o += "\r\n";
+    if (notes) last_event_ms_ = now_ms;
+    ctx.stats.http_notes_sent += notes;
+    if (cursor_->failed()) {
+      close_after_ = true;  // a store read failed: end the response by closing
+      state_ = State::requests;
+      return read;
     }
-    ctx.stats.http_notes_sent += n;
-    last_event_ms_ = now_ms;
+    if (step == 0 && notes == 0) break;  // nothing readable now
   }
-  if (state_ == State::notes && feed_.finished(ctx)) {
+  if (state_ == State::notes && cursor_->at_end(ctx.store, ctx.index)) {
     if (chunked_) out.append("0\r\n\r\n");
+    cursor_.reset();
     state_ = State::requests;
   }
   if (state_ == State::events && now_ms - last_event_ms_ >= kEventsCommentMs) {
     out.append(": keep-alive\n\n");
     last_event_ms_ = now_ms;
   }
+  return read;
 }
 
 void HttpSession::post_note(SessionContext& ctx, const http::Request& r, Buffer& out,
@@ -358,7 +379,7 @@ const char* HttpSession::check(const SessionContext& ctx, int64_t now_ms, bool h
   if (state_ == State::requests && have_input && partial_since_ms_ >= 0 &&
       now_ms - partial_since_ms_ > idle_ms)
     return "request not complete within --idle-timeout";
-  if (state_ == State::events && feed_.backlog_bytes(ctx) > backlog_limit)
+  if (state_ == State::events && cursor_->backlog_bytes(ctx.store, ctx.index) > backlog_limit)
     return "event stream backlog over 16 MiB";
   return nullptr;
 }

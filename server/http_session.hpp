@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,11 +20,14 @@
 #include "../common/buffer.hpp"
 #include "../common/net.hpp"
 #include "exactly_once.hpp"
-#include "http_feed.hpp"
+#include "../common/filters.hpp"
+#include "history_cursor.hpp"
 #include "http_request.hpp"
 #include "rate_limit.hpp"
 
 class TcpSession;
+struct SessionContext;
+struct Config;
 
 // A POSTed note waiting for the turn's commit (after the turn's UDP notes, same write and
 // fdatasync). session stays valid until the commit: sessions are removed only at the end of
@@ -44,6 +48,13 @@ struct HttpShared {
   std::vector<HttpPost> posts;  // this turn's, in arrival order
 };
 
+// The FILTERS of a /notes or /events QUERY (SPEC "HTTP": from, since, until, last, match,
+// decoded; plus before=SEQ, the page's "older" button: notes with seq < SEQ). For /events, a
+// Last-Event-ID (last_event_id) replaces since and last: the stream resumes after that seq.
+// Other parameters are ignored. "" and f filled, or the reason for a 400.
+std::string query_filters(const std::vector<std::pair<std::string, std::string>>& params,
+                          std::optional<uint64_t> last_event_id, Filters& f);
+
 // The exactly-once client id of an Idempotency-Key (SPEC: 1-64 bytes of [A-Za-z0-9_-]):
 // ExactlyOnce::key_client_id(key); its note carries message number 1. nullopt for a key
 // that breaks the rule (400).
@@ -61,8 +72,11 @@ class HttpSession {
   // `out` is under high_water.
   void on_input(SessionContext& ctx, Buffer& in, Buffer& out, size_t high_water,
                 int64_t now_ms);
-  // Streams more of a /notes or /events response into out, up to high_water; SSE comments.
-  void produce(SessionContext& ctx, Buffer& out, size_t high_water, int64_t now_ms);
+  // Streams more of a /notes or /events response into out, up to high_water, reading at most
+  // about read_budget store bytes (a MATCH scan costs what sending costs); SSE comments.
+  // Returns the store bytes read.
+  size_t produce(SessionContext& ctx, Buffer& out, size_t high_water, size_t read_budget,
+                 int64_t now_ms);
   // After the turn's commit: the POST's seq, or 0 with the refusal reason.
   void on_committed(SessionContext& ctx, Buffer& out, uint64_t seq, std::string_view reason);
 
@@ -104,6 +118,5 @@ class HttpSession {
   bool keep_alive_ = true;   // of the request being answered
   int64_t partial_since_ms_ = -1;  // when the unfinished request in `in` began arriving
   int64_t last_event_ms_ = 0;      // SSE: last bytes produced
-  NoteFeed feed_;
-  std::string lines_;  // scratch for raw note lines
+  std::optional<HistoryCursor> cursor_;  // the running /notes or /events
 };

@@ -20,6 +20,9 @@ bool is_peer_gone(int e) noexcept {
   return e == EPIPE || e == ECONNRESET || e == ENOTCONN || e == ETIMEDOUT ||
          e == ECONNABORTED || e == EHOSTUNREACH || e == ENETUNREACH || e == ENETDOWN;
 }
+// HTTP /notes and /events fill the output to this, like HISTORY's kStreamFill (JSON is a
+// little longer than the note lines it comes from).
+constexpr size_t kHttpFill = 96 << 10;
 
 bool is_quit(std::string_view line) noexcept {
   while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
@@ -342,12 +345,15 @@ size_t TcpSession::write_some(SessionContext& ctx, int64_t now_ms, const size_t 
     if (!flush(ctx, budget, now_ms)) return total - budget;
     if (!out_.empty() || budget == 0) return total - budget;  // socket full, or share spent
     if (state_ == State::http) {
-      size_t before = out_.size();
+      size_t before = out_.size(), read = 0;
       if (http_->busy())
-        http_->produce(ctx, out_, kOutputHighWater, now_ms);
+        read = http_->produce(ctx, out_, kHttpFill, budget, now_ms);
       else if (!in_.empty())
         on_http_input(ctx, now_ms);  // pipelined requests waited for the last response
+      budget -= std::min(read, budget);  // a MATCH scan costs what sending costs
+      if (read > 0) last_progress_ms_ = now_ms;
       if (out_.size() != before) continue;
+      if (read > 0 && budget > 0) continue;
       if (state_ == State::http && !http_->busy() && (http_->close_after() || peer_eof_))
         state_ = State::closing;
       return total - budget;

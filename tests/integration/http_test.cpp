@@ -137,6 +137,16 @@ TEST_CASE("http: /notes streams matching notes as JSON lines (from, since, last,
   auto before = must_fetch(s.tcp_port(), httpc::get("/notes?before=4&last=2", s.tcp_port()));
   REQUIRE(lines_of(before.body).size() == 2);
   CHECK(lines_of(before.body)[0].rfind("{\"seq\":2,", 0) == 0);
+  // MATCH (decoded: '+' a space, %22 a quote) and TIME bounds, as the line protocol has them.
+  auto m = must_fetch(s.tcp_port(), httpc::get("/notes?match=NOTE+%224%22", s.tcp_port()));
+  REQUIRE(lines_of(m.body).size() == 1);
+  CHECK(lines_of(m.body)[0].rfind("{\"seq\":4,", 0) == 0);
+  auto today = must_fetch(s.tcp_port(), httpc::get("/notes?since=2000-01-01&until=2999-01-01&last=1", s.tcp_port()));
+  REQUIRE(lines_of(today.body).size() == 1);
+  CHECK(lines_of(today.body)[0].rfind("{\"seq\":6,", 0) == 0);
+  auto past = must_fetch(s.tcp_port(), httpc::get("/notes?until=2000-01-01T00:00:00.000Z", s.tcp_port()));
+  CHECK(past.status == 200);
+  CHECK(past.body.empty());
   auto none = must_fetch(s.tcp_port(), httpc::get("/notes?since=6", s.tcp_port()));
   CHECK(none.status == 200);
   CHECK(none.body.empty());
@@ -150,7 +160,8 @@ TEST_CASE("http: /notes streams matching notes as JSON lines (from, since, last,
                                                   s.tcp_port()));
   CHECK(lines_of(enc2.body).size() == 3);
   // Bad queries: 400 with the reason as JSON.
-  for (const char* q : {"since=x", "last=-1", "from=nowhere", "since=%zz", "before=x"}) {
+  for (const char* q : {"since=x", "last=-1", "from=nowhere", "since=%zz", "before=x",
+                        "since=1&since=2", "match=", "until=yesterday"}) {
     CAPTURE(q);
     auto bad = must_fetch(s.tcp_port(), httpc::get(std::string("/notes?") + q, s.tcp_port()));
     CHECK(bad.status == 400);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "../../server/http_json.hpp"
+#include "../../server/http_session.hpp"
 #include "../../server/http_request.hpp"
 
 using http::ParseStatus;
@@ -191,4 +192,38 @@ TEST_CASE("http: Host names this server (421 otherwise), Origin must match Host 
   CHECK(http::same_origin("https://127.0.0.1:9527", "127.0.0.1:9527"));  // host and port
   CHECK_FALSE(http::same_origin("null", "127.0.0.1:9527"));
   CHECK_FALSE(http::same_origin("ftp://127.0.0.1:9527", "127.0.0.1:9527"));
+}
+
+TEST_CASE("http: QUERY parameters become FILTERS; Last-Event-ID replaces since and last") {
+  Filters f;
+  CHECK(query_filters({{"from", "127.0.0.1:9"}, {"since", "5"}, {"last", "2"}, {"match", "a b"},
+                       {"_", "123"}},
+                      std::nullopt, f) == "");
+  REQUIRE(f.from);
+  CHECK(f.from->port == 9);
+  CHECK(f.since_seq == 5);
+  CHECK(f.last == 2u);
+  CHECK(f.match == "a b");
+  Filters t;
+  CHECK(query_filters({{"since", "2026-11-30"}, {"until", "2026-12-01T00:00:00.000Z"},
+                       {"before", "40"}},
+                      std::nullopt, t) == "");
+  CHECK(t.since_ms.has_value());
+  CHECK(t.until_ms.has_value());
+  CHECK(t.before_seq == 40);
+  Filters r;
+  CHECK(query_filters({{"since", "2"}, {"last", "1"}, {"match", "x"}}, 17, r) == "");
+  CHECK(r.since_seq == 17);
+  CHECK_FALSE(r.last);
+  CHECK(r.match == "x");
+  Filters bad;
+  CHECK(query_filters({{"since", "1"}, {"since", "2"}}, std::nullopt, bad) != "");
+  CHECK(query_filters({{"before", "0"}}, std::nullopt, bad) != "");
+  CHECK(query_filters({{"last", "x"}}, std::nullopt, bad) != "");
+  CHECK(idempotency_id("abc-DEF_09") == ExactlyOnce::key_client_id("abc-DEF_09"));
+  CHECK(idempotency_id(std::string(64, 'k')));
+  CHECK_FALSE(idempotency_id(std::string(65, 'k')));
+  CHECK_FALSE(idempotency_id(""));
+  CHECK_FALSE(idempotency_id("a b"));
+  CHECK_FALSE(idempotency_id("a/b"));
 }
