@@ -32,7 +32,7 @@ INTEG_SRC  := $(wildcard tests/integration/*.cpp)
 
 obj = $(patsubst %.cpp,$(BUILD)/%.o,$(1))
 
-.PHONY: all run test unit integration deps clean install uninstall fuzz bench bench-tools
+.PHONY: all run test unit integration deps deps-browser clean install uninstall fuzz bench bench-tools
 all: $(BIN)/dailynetd $(BIN)/dailynet
 
 $(BUILD)/%.o: %.cpp
@@ -76,10 +76,31 @@ $(BUILD)/tests/integration_tests: $(call obj,$(INTEG_SRC) $(COMMON_SRC))
 run: all
 	$(BIN)/dailynetd
 
+# The browser test (tests/scripts/browser_test.sh): Debian's chromium, nodejs and npm, then
+# puppeteer-core (tests/browser/package.json) into tests/browser/node_modules. Optional: when
+# any of it can not be installed, the browser test says "skipped" and why.
+deps-browser:
+	@need=""; \
+	command -v chromium >/dev/null || need="chromium"; \
+	command -v node >/dev/null || need="$$need nodejs"; \
+	command -v npm >/dev/null || need="$$need npm"; \
+	if [ -n "$$need" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing browser test dependencies:$$need"; \
+	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null 2>&1 || \
+	   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null 2>&1)) \
+	   || echo "make: could not install$$need: the browser test will be skipped"; \
+	fi; \
+	if [ ! -f tests/browser/node_modules/puppeteer-core/package.json ] && command -v npm >/dev/null; then \
+	  echo "installing puppeteer-core into tests/browser/node_modules"; \
+	  (cd tests/browser && timeout 300 npm install --no-audit --no-fund --no-package-lock \
+	     --loglevel=error >/dev/null 2>&1) \
+	   || echo "make: npm could not install puppeteer-core: the browser test will be skipped"; \
+	fi
+
 # Test-only dependencies: Debian's doctest-dev (required), groff-base (the man page test
 # renders the pages with it) and less (the session's pager test). Installed when missing if we
 # are root.
-deps:
+deps: deps-browser
 	@need=""; \
 	if [ ! -f /usr/include/doctest/doctest.h ] && [ ! -f /usr/include/doctest.h ]; then need="doctest-dev"; fi; \
 	if ! command -v groff >/dev/null; then need="$$need groff-base"; fi; \

@@ -121,7 +121,10 @@ async function load() {
     toBottom();
     connectEvents(mine);
   } catch (e) {
-    if (mine === generation) setStatus("could not load notes: " + e.message);
+    if (mine !== generation) return;
+    // The server may be restarting: try again (a refusal such as a bad query is shown).
+    setStatus("could not load notes: " + e.message + " — retrying");
+    reconnectTimer = setTimeout(() => { if (mine === generation) load(); }, 2000);
   }
 }
 

@@ -344,6 +344,17 @@ std::string Tcp::read_through(const std::string& marker, int timeout_ms) {
   }
 }
 
+std::string Tcp::take(size_t n, int timeout_ms) {
+  int64_t deadline = now_ms() + timeout_ms;
+  while (buf_.size() < n) {
+    int64_t left = deadline - now_ms();
+    if (left <= 0 || !fill(static_cast<int>(left))) break;
+  }
+  std::string out = buf_.substr(0, std::min(n, buf_.size()));
+  buf_.erase(0, out.size());
+  return out;
+}
+
 bool Tcp::closed(int timeout_ms) {
   int64_t deadline = now_ms() + timeout_ms;
   while (!eof_) {

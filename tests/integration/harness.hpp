@@ -101,6 +101,10 @@ class Tcp {
   // Raw bytes up to and including the first `marker` (buffered ones first); on timeout or
   // close, everything received so far. Fast for large streams (no per-line copying).
   std::string read_through(const std::string& marker, int timeout_ms = 10000);
+  // Up to n raw bytes (buffered ones first); fewer when the timeout passes or the peer
+  // closes (SIZE_MAX: everything until the close).
+  std::string take(size_t n, int timeout_ms = 10000);
+  bool at_eof() const { return eof_ && buf_.empty(); }
 
  private:
   bool fill(int timeout_ms);

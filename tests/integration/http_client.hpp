@@ -1,7 +1,7 @@
 // http_client.hpp — a raw HTTP/1.1 client for the integration tests: it sends exactly the
 // bytes a test writes and reads responses byte for byte (Content-Length, chunked, or until
-// close), so every status, header and framing rule of SPEC.md "HTTP" can be checked. Bounded
-// waits only; owns its socket.
+// close), so every status, header and framing rule of SPEC.md "HTTP" can be checked. A thin
+// layer over harness::Tcp (bounded waits; owns its connection).
 #pragma once
 
 #include <cstdint>
@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "../../common/fd.hpp"
+#include "harness.hpp"
 
 namespace httpc {
 
@@ -28,27 +28,25 @@ struct Response {
 
 class Conn {
  public:
-  explicit Conn(uint16_t port, const std::string& host = "127.0.0.1");
-  bool connected() const { return fd_.valid(); }
-  bool send(const std::string& bytes);
+  explicit Conn(uint16_t port) : tcp_(port) {}
+  bool connected() const { return tcp_.connected(); }
+  bool send(const std::string& bytes) { return tcp_.send(bytes); }
   // One response; head_only for a HEAD request (no body follows). nullopt on timeout or a
-  // close before the head was complete.
+  // close before the response was complete.
   std::optional<Response> response(bool head_only = false, int timeout_ms = 8000);
-  // Reads until marker is in what was received but not yet consumed (SSE), returning all of
-  // it and consuming it; on timeout, what came.
-  std::string read_until(const std::string& marker, int timeout_ms = 8000);
-  // True when the server closes within timeout (pending bytes are read and dropped).
-  bool closed(int timeout_ms = 5000);
-  int fd() const { return fd_.get(); }
+  // What arrives up to and including marker (SSE events); on timeout, what came.
+  std::string read_until(const std::string& marker, int timeout_ms = 8000) {
+    return tcp_.read_through(marker, timeout_ms);
+  }
+  // True when the server closes within timeout (after any pending data).
+  bool closed(int timeout_ms = 5000) { return tcp_.closed(timeout_ms); }
+  int fd() const { return tcp_.fd(); }
 
  private:
-  bool fill(int timeout_ms);
-  Fd fd_;
-  std::string buf_;
-  bool eof_ = false;
+  harness::Tcp tcp_;
 };
 
-// "GET path HTTP/1.1" with Host: 127.0.0.1:port and extra header lines ("Name: value").
+// "METHOD path HTTP/1.1" with Host: 127.0.0.1:port and extra header lines ("Name: value").
 std::string get(const std::string& path, uint16_t port, const std::vector<std::string>& extra = {},
                 const std::string& method = "GET");
 // A POST /notes with Content-Type: application/json, Content-Length and the body.
