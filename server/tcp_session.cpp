@@ -72,7 +72,11 @@ bool TcpSession::detect_http(SessionContext& ctx, int64_t now_ms) {
   std::string_view rest = b.substr(at);
   size_t nl = rest.find('\n');
   if (nl == std::string_view::npos) {
-    if (http::may_become_request_line(rest) && rest.size() <= http::kMaxHead) return false;
+    // Only "WORD /..." earns the 8 KiB: a longer run of capitals alone is a line-protocol line.
+    bool word_space_slash = rest.find(' ') != std::string_view::npos;
+    if (http::may_become_request_line(rest) && rest.size() <= http::kMaxHead &&
+        (rest.size() < kMaxCommandLine || word_space_slash))
+      return false;
     first_line_ = false;
     return true;
   }

@@ -59,6 +59,9 @@ TEST_CASE("http: the first line decides; the line protocol is untouched; --http 
   Tcp t3(s.tcp_port());
   REQUIRE(t3.send("HISTORY " + std::string(1100, 'x')));
   CHECK(t3.line() == "ERR line too long");
+  Tcp t5(s.tcp_port());  // capitals alone, no " /": the 1024-byte limit as soon as it passes
+  REQUIRE(t5.send(std::string(1100, 'G')));
+  CHECK(t5.line() == "ERR line too long");
 
   ServerProcess off({"--http", "off"});
   REQUIRE(off.started());
