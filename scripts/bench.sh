@@ -427,7 +427,9 @@ load_test() {
 #   grep into a pipe (it reads the whole file) and grep > /dev/null (GNU grep stops at the
 #   first match when its output is /dev/null, as the issue's command does);
 #   HISTORY SINCE <TIME of the last 1,000 notes> vs HISTORY LAST 1000, ms per command;
-#   intake at 100k/s while 4 connections run HISTORY MATCH back to back.
+#   intake at 100k/s while 4 connections run HISTORY MATCH back to back, beside the same
+#   with 4 plain HISTORY downloads (SPEC: a search holds up intake no more than a HISTORY)
+#   and with none.
 query_block() {
   local dir="$TMP/qstore"
   rm -rf "$dir"; mkdir -p "$dir"
@@ -453,6 +455,8 @@ query_block() {
   put q_since ms "$(awk -v r="$qn" -v s="$(field seconds "$out")" 'BEGIN{printf "%.3f", s/r*1000}')"
   log "HISTORY SINCE $since: $out"
   load_test q_load 4 0 --cmd "HISTORY MATCH plumber"
+  load_test q_load_history 4 0 --cmd "HISTORY"
+  load_test q_load_idle 0 0
   stop_proc "$pid"
 }
 
@@ -535,6 +539,8 @@ row q_grep_null dl "grep -F -i plumber notes.log > /dev/null" "-" q_grep_pipe
 row q_last lat "HISTORY LAST 1000" "1 conn" q_last
 row q_since lat "HISTORY SINCE <TIME of the last 1,000 notes>" "1 conn" q_last
 row q_load load "intake during 4 HISTORY MATCH scans back to back" "100k/s" -
+row q_load_history load "same, 4 plain HISTORY downloads (the bar)" "100k/s" -
+row q_load_idle load "same, no download (the machine's own share)" "100k/s" -
 for ns in $SCALE; do row "scale_$ns" scale "store of $ns notes" "-" -; done
 
 # ---------------------------------------------------------------------------------------
