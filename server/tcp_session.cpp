@@ -250,9 +250,11 @@ size_t TcpSession::stream(SessionContext& ctx, size_t budget, int64_t now_ms) {
   constexpr size_t kStreamFill = 96 << 10;
   if (out_.size() >= kStreamFill) return 0;
   std::string& out = out_.tail();
+  const size_t before = out.size();
   size_t read = cursor_->produce(ctx.store, ctx.index, ctx.scratch, budget,
                                  kStreamFill - out_.size(),
                                  [&out](std::string_view line) { out.append(line); });
+  ctx.stats.tcp_history_bytes += out.size() - before;  // queued now, sent by flush()
   if (cursor_->failed()) store_read_stopped(ctx, cursor_->error());
   if (read > 0) last_progress_ms_ = now_ms;  // a scan that finds little still moves on
   return read;

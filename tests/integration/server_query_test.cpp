@@ -199,3 +199,17 @@ TEST_CASE("server: CLIENTS HOSTS lists IP, notes, first and latest time, distinc
   CHECK(hosts[2] == "END 2");
   CHECK(tcp_command(s.tcp_port(), "CLIENTS").back() == "END 5");
 }
+
+TEST_CASE("server: STATS tcp_history_bytes_sent counts filtered HISTORY output too") {
+  ServerProcess s;
+  REQUIRE(s.started());
+  Udp u(s.udp_port());
+  CHECK(u.ask("alpha") == "OK 1\n");
+  CHECK(u.ask("beta") == "OK 2\n");
+  const int64_t before = stat_value(s.tcp_port(), "tcp_history_bytes_sent");
+  std::vector<std::string> got = tcp_command(s.tcp_port(), "HISTORY MATCH BETA");
+  REQUIRE(got.size() == 2);
+  CHECK(got[1] == "END 1");
+  CHECK(stat_value(s.tcp_port(), "tcp_history_bytes_sent") ==
+        before + static_cast<int64_t>(got[0].size() + 1));
+}
