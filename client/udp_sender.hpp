@@ -99,14 +99,11 @@ class UdpSender {
   bool add(std::string_view note, uint64_t tag);
   // Sends the datagram being formed. False when the window is full.
   bool flush();
-  bool forming() const noexcept { return form_count_ > 0; }
   // Nothing forming, nothing in flight.
   bool idle() const noexcept { return form_count_ == 0 && in_window_ == 0 && overflow_.empty(); }
   // The notes added whose result has not been delivered yet, oldest first: message number
   // and text (for the outbox).
   std::vector<std::pair<uint64_t, std::string>> unsettled() const;
-  // Every note added so far has had its result delivered.
-  bool settled() const noexcept { return idle(); }
 
   int fd() const noexcept { return fd_.get(); }
   // Milliseconds until the next timer is due; -1 when nothing is in flight.

@@ -8,6 +8,7 @@
 // stream reuses the same memory.
 #pragma once
 
+#include <cassert>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -19,6 +20,7 @@ class Buffer {
   const char* data() const noexcept { return data_.data() + read_; }
   std::string_view view() const noexcept { return {data(), size()}; }
 
+  // Drops the first n readable bytes (all of them when n >= size()).
   void consume(size_t n) noexcept {
     read_ += n;
     if (read_ >= data_.size()) clear();
@@ -43,7 +45,10 @@ class Buffer {
     data_.resize(prepared_at_ + n);
     return data_.data() + prepared_at_;
   }
-  void commit(size_t used) noexcept { data_.resize(prepared_at_ + used); }
+  void commit(size_t used) noexcept {
+    assert(prepared_at_ + used <= data_.size());  // at most what prepare() gave
+    data_.resize(prepared_at_ + used);
+  }
   // Gives memory back after a burst (e.g. a big CLIENTS reply).
   void shrink() {
     if (empty() && data_.capacity() > (256u << 10)) std::string().swap(data_);

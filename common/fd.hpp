@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <cassert>
 #include <utility>
 
 class Fd {
@@ -19,8 +20,8 @@ class Fd {
 
   int get() const noexcept { return fd_; }
   bool valid() const noexcept { return fd_ >= 0; }
-  int release() noexcept { return std::exchange(fd_, -1); }
   void reset(int fd = -1) noexcept {
+    assert(fd < 0 || fd != fd_);  // resetting to the fd held would close it under us
     if (fd_ >= 0) ::close(fd_);
     fd_ = fd;
   }

@@ -37,10 +37,8 @@ NoteCheck validate_note(std::string_view note, size_t max_bytes) noexcept;
 std::string note_error_reason(const NoteCheck& c, size_t max_bytes);
 
 // Fixed refusal reasons (after "ERR ").
-inline constexpr std::string_view kReasonTruncated = "datagram too large";
 inline constexpr std::string_view kReasonRateLimited = "rate limited";
 inline constexpr std::string_view kReasonStoreUnavailable = "store unavailable";
-inline constexpr std::string_view kReasonBadMarked = "malformed marked datagram";
 inline constexpr size_t kMaxUdpReply = 64;
 
 // ---- times -------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
 
 ExactlyOnce::Admission ExactlyOnce::admit(uint64_t client_id, uint64_t floor, uint64_t first,
                                           uint64_t count) {
-  Client& c = get(client_id, floor);
+  Client& c = find_or_add(client_id, floor);
   if (c.pending_next < floor) c.pending_next = floor;
   if (first > c.pending_next) return {Admission::Kind::wait, c.pending_next};
   if (first + count <= c.pending_next) return {Admission::Kind::duplicate, first};
@@ -18,7 +18,7 @@ void ExactlyOnce::take(uint64_t client_id, uint64_t end) {
 }
 
 void ExactlyOnce::settle(uint64_t client_id, const Outcome& o) {
-  add_run(get(client_id, o.first),
+  add_run(find_or_add(client_id, o.first),
           Run{o.first, o.seq, o.refused_mask, static_cast<uint32_t>(o.count),
               static_cast<uint8_t>(o.refusal.error), static_cast<uint32_t>(o.refusal.at)});
 }
@@ -91,7 +91,7 @@ uint64_t ExactlyOnce::key_client_id(std::string_view key) noexcept {
   return h ? h : 1;
 }
 
-ExactlyOnce::Client& ExactlyOnce::get(uint64_t client_id, uint64_t start_msg) {
+ExactlyOnce::Client& ExactlyOnce::find_or_add(uint64_t client_id, uint64_t start_msg) {
   auto it = clients_.find(client_id);
   if (it == clients_.end()) {
     evict_if_full();

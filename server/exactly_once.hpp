@@ -92,7 +92,9 @@ class ExactlyOnce {
     std::deque<Run> runs;       // rising first_msg
   };
 
-  Client& get(uint64_t client_id, uint64_t start_msg);
+  // The client's entry, marked used this turn; a new one starts at start_msg, and making
+  // room for it may evict the least recently used eighth of the table (evict_if_full).
+  Client& find_or_add(uint64_t client_id, uint64_t start_msg);
   void add_run(Client& c, const Run& run);
   static const Run* find_run(const Client& c, uint64_t msg) noexcept;
   // The seq message msg got: 0 if refused, UINT64_MAX if not known.

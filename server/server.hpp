@@ -14,9 +14,9 @@
 #include "config.hpp"
 #include "exactly_once.hpp"
 #include "http_session.hpp"
-#include "event_loop.hpp"
 #include "index.hpp"
 #include "rate_limit.hpp"
+#include "selector.hpp"
 #include "stats.hpp"
 #include "store.hpp"
 #include "tcp_listener.hpp"
@@ -58,7 +58,7 @@ class Server {
   RateLimiter rate_;
   UdpIntake intake_;
   TcpListener listener_;
-  EventLoop loop_;
+  Selector selector_;
   std::vector<std::unique_ptr<TcpSession>> sessions_;
   std::vector<char> scratch_;
   HttpShared http_shared_;

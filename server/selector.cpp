@@ -1,18 +1,18 @@
-// event_loop.cpp — see event_loop.hpp.
-#include "event_loop.hpp"
+// selector.cpp — see selector.hpp.
+#include "selector.hpp"
 
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 
-EventLoop::EventLoop() noexcept {
+Selector::Selector() noexcept {
   FD_ZERO(&read_);
   FD_ZERO(&write_);
   FD_ZERO(&ready_read_);
   FD_ZERO(&ready_write_);
 }
 
-void EventLoop::watch(int fd, bool read, bool write) noexcept {
+void Selector::watch(int fd, bool read, bool write) noexcept {
   if (fd < 0 || fd >= FD_SETSIZE) {
     // FD_SET beyond FD_SETSIZE writes past the set: a bug upstream, never a client's doing.
     std::fprintf(stderr, "dailynetd: bug: fd %d outside select()'s range\n", fd);
@@ -23,7 +23,7 @@ void EventLoop::watch(int fd, bool read, bool write) noexcept {
   if (fd > max_fd_) max_fd_ = fd;
 }
 
-void EventLoop::forget(int fd) noexcept {
+void Selector::forget(int fd) noexcept {
   if (fd < 0 || fd >= FD_SETSIZE) return;
   FD_CLR(fd, &read_);
   FD_CLR(fd, &write_);
@@ -32,7 +32,7 @@ void EventLoop::forget(int fd) noexcept {
   while (max_fd_ >= 0 && !FD_ISSET(max_fd_, &read_) && !FD_ISSET(max_fd_, &write_)) --max_fd_;
 }
 
-int EventLoop::wait(int timeout_ms) noexcept {
+int Selector::wait(int timeout_ms) noexcept {
   ready_read_ = read_;
   ready_write_ = write_;
   timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
