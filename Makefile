@@ -27,8 +27,9 @@ ALLFLAGS := $(CXXSTD) $(WARN) $(OPT) -g -MMD -MP -DDAILYNET_VERSION='"$(VERSION)
 COMMON_SRC := $(wildcard common/*.cpp)
 SERVER_SRC := $(filter-out server/main.cpp,$(wildcard server/*.cpp))
 CLIENT_SRC := $(filter-out client/main.cpp,$(wildcard client/*.cpp))
-UNIT_SRC   := $(wildcard tests/unit/*.cpp)
-INTEG_SRC  := $(wildcard tests/integration/*.cpp)
+SUPPORT_SRC := $(wildcard tests/support/*.cpp)
+UNIT_SRC   := $(wildcard tests/unit/*.cpp) $(SUPPORT_SRC)
+INTEG_SRC  := $(wildcard tests/integration/*.cpp) $(SUPPORT_SRC)
 
 obj = $(patsubst %.cpp,$(BUILD)/%.o,$(1))
 

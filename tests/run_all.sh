@@ -11,39 +11,28 @@ passed=0
 failed=0
 suites_failed=()
 
-# doctest: "[doctest] test cases: 12 | 11 passed | 1 failed | 0 skipped"
-run_doctest() {
-  local name=$1 bin=$2 log
+# One runner for every suite: run_suite NAME SECONDS KIND COMMAND... runs COMMAND bounded by
+# SECONDS, shows its output, and adds its counts. KIND says where the counts are:
+#   doctest  "[doctest] test cases: 12 | 11 passed | 1 failed | 0 skipped"
+#   script   the last line "N passed, N failed"
+# A suite that exits non-zero without counting a failure (crash, timeout) counts one.
+run_suite() {
+  local name=$1 seconds=$2 kind=$3
+  shift 3
+  local log line p f rc
   log=$(mktemp)
   echo "== $name"
-  timeout 900 "$bin" --no-intro=false 2>&1 | tee "$log"
-  local rc=${PIPESTATUS[0]}
-  local line p f
-  line=$(grep -E '^\[doctest\] test cases:' "$log" | tail -n 1)
-  p=$(sed -E 's/.*\| *([0-9]+) passed.*/\1/' <<<"$line")
-  f=$(sed -E 's/.*\| *([0-9]+) failed.*/\1/' <<<"$line")
-  [[ $p =~ ^[0-9]+$ ]] || p=0
-  [[ $f =~ ^[0-9]+$ ]] || f=0
-  if [[ $rc -ne 0 && $f -eq 0 ]]; then f=1; fi   # crashed or timed out
-  passed=$((passed + p))
-  failed=$((failed + f))
-  [[ $f -ne 0 ]] && suites_failed+=("$name")
-  rm -f "$log"
-}
-
-# scripts: their last line is "N passed, N failed"
-run_script() {
-  local name=$1
-  shift
-  local log
-  log=$(mktemp)
-  echo "== $name"
-  timeout 1800 "$@" 2>&1 | tee "$log"
-  local rc=${PIPESTATUS[0]}
-  local line p f
-  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
-  p=$(sed -E 's/^([0-9]+) passed.*/\1/' <<<"$line")
-  f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
+  timeout "$seconds" "$@" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  if [[ $kind == doctest ]]; then
+    line=$(grep -E '^\[doctest\] test cases:' "$log" | tail -n 1)
+    p=$(sed -E 's/.*\| *([0-9]+) passed.*/\1/' <<<"$line")
+    f=$(sed -E 's/.*\| *([0-9]+) failed.*/\1/' <<<"$line")
+  else
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+    p=$(sed -E 's/^([0-9]+) passed.*/\1/' <<<"$line")
+    f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
+  fi
   [[ $p =~ ^[0-9]+$ ]] || p=0
   [[ $f =~ ^[0-9]+$ ]] || f=0
   if [[ $rc -ne 0 && $f -eq 0 ]]; then f=1; fi
@@ -53,16 +42,16 @@ run_script() {
   rm -f "$log"
 }
 
-run_doctest "unit tests" "$BUILD_DIR/tests/unit_tests"
-run_doctest "integration tests" "$BUILD_DIR/tests/integration_tests"
+run_suite "unit tests" 900 doctest "$BUILD_DIR/tests/unit_tests" --no-intro=false
+run_suite "integration tests" 900 doctest "$BUILD_DIR/tests/integration_tests" --no-intro=false
 for s in tests/scripts/*.sh; do
-  [[ -f $s ]] && run_script "$(basename "$s")" bash "$s"
+  [[ -f $s ]] && run_suite "$(basename "$s")" 1800 script bash "$s"
 done
 if [[ -x scripts/multi_client.sh ]]; then
-  run_script "multi_client.sh" bash scripts/multi_client.sh
+  run_suite "multi_client.sh" 1800 script bash scripts/multi_client.sh
 fi
 if [[ -x scripts/crash_soak.sh ]]; then
-  run_script "crash_soak.sh" bash scripts/crash_soak.sh --cycles 10
+  run_suite "crash_soak.sh" 1800 script bash scripts/crash_soak.sh --cycles 10
 fi
 
 echo

@@ -29,49 +29,6 @@ std::string bin_path(const std::string& name) {
   return std::string(d && *d ? d : "bin") + "/" + name;
 }
 
-std::string temp_dir() {
-  const char* t = std::getenv("TMPDIR");
-  std::string tmpl = std::string(t && *t ? t : "/tmp") + "/dailynet-test-XXXXXX";
-  std::vector<char> buf(tmpl.begin(), tmpl.end());
-  buf.push_back('\0');
-  if (!::mkdtemp(buf.data())) return "";
-  return buf.data();
-}
-
-void remove_tree(const std::string& path) {
-  if (path.size() < 8 || path.find("dailynet-test-") == std::string::npos) return;
-  pid_t p = ::fork();
-  if (p == 0) {
-    ::execlp("rm", "rm", "-rf", path.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  int st;
-  if (p > 0) ::waitpid(p, &st, 0);
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-void write_file(const std::string& path, const std::string& data) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f << data;
-}
-
-bool file_exists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
-}
-
-int64_t now_ms() {
-  timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
-
 namespace {
 
 int decode_status(int st) {
@@ -371,21 +328,6 @@ std::vector<std::string> tcp_command(uint16_t port, const std::string& command, 
   return t.until("END", timeout_ms);
 }
 
-std::vector<std::string> split_lines(const std::string& s) {
-  std::vector<std::string> out;
-  size_t pos = 0;
-  while (pos < s.size()) {
-    size_t nl = s.find('\n', pos);
-    if (nl == std::string::npos) {
-      out.push_back(s.substr(pos));
-      break;
-    }
-    out.push_back(s.substr(pos, nl - pos));
-    pos = nl + 1;
-  }
-  return out;
-}
-
 std::vector<std::string> split_tabs(const std::string& s) {
   std::vector<std::string> out;
   size_t pos = 0;
@@ -565,29 +507,6 @@ int64_t wait_stat(uint16_t port, const std::string& name, int64_t want, int time
     ::usleep(20000);
   } while (now_ms() < deadline);
   return v;
-}
-
-std::vector<std::string> file_lines(const std::string& path, bool* ends_in_newline) {
-  std::string data = read_file(path);
-  if (ends_in_newline) *ends_in_newline = data.empty() || data.back() == '\n';
-  return split_lines(data);
-}
-
-uint64_t file_size(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
-}
-
-std::vector<std::string> dir_entries(const std::string& dir, const std::string& prefix) {
-  std::vector<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return out;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != ".." && n.rfind(prefix, 0) == 0) out.push_back(n);
-  }
-  ::closedir(d);
-  return out;
 }
 
 std::vector<std::string> history_texts(uint16_t port) {

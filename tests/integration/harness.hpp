@@ -13,18 +13,25 @@
 #include <vector>
 
 #include "../../common/fd.hpp"
+#include "../support/clock.hpp"
+#include "../support/files.hpp"
 
 namespace harness {
 
 // $BIN_DIR/name (BIN_DIR defaults to "bin").
 std::string bin_path(const std::string& name);
-// A fresh directory under $TMPDIR (or /tmp), removed by the caller with remove_tree.
-std::string temp_dir();
-void remove_tree(const std::string& path);
-std::string read_file(const std::string& path);
-void write_file(const std::string& path, const std::string& data);
-bool file_exists(const std::string& path);
-int64_t now_ms();
+// Files, temp directories and the clock live in tests/support/, shared with the unit tests.
+using support::dir_entries;
+using support::file_exists;
+using support::file_lines;
+using support::file_size;
+using support::now_ms;
+using support::read_file;
+using support::remove_tree;
+using support::split_lines;
+using support::temp_dir;
+using support::TempDir;
+using support::write_file;
 
 class ServerProcess {
  public:
@@ -146,23 +153,9 @@ struct RunResult {
 RunResult run(const std::vector<std::string>& argv, const std::string& input = "",
               int timeout_ms = 20000, const std::vector<std::string>& env = {});
 
-std::vector<std::string> split_lines(const std::string& s);
 std::vector<std::string> split_tabs(const std::string& s);
 
 // ---- added for the server tests ----------------------------------------------------------
-
-// A fresh temp directory, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir() : path_(temp_dir()) {}
-  ~TempDir() { remove_tree(path_); }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // STATS over a new connection: (name, value) pairs in order; empty when STATS failed.
 std::vector<std::pair<std::string, std::string>> stats_lines(uint16_t port);
@@ -170,12 +163,6 @@ std::vector<std::pair<std::string, std::string>> stats_lines(uint16_t port);
 int64_t stat_value(uint16_t port, const std::string& name);
 // Polls (bounded) until the STATS counter reaches at least want; returns the last value.
 int64_t wait_stat(uint16_t port, const std::string& name, int64_t want, int timeout_ms = 3000);
-// The lines of a file split at '\n' (a last line without one is included), and whether the
-// file ends in '\n' (or is empty).
-std::vector<std::string> file_lines(const std::string& path, bool* ends_in_newline = nullptr);
-uint64_t file_size(const std::string& path);
-// Names in dir that start with prefix.
-std::vector<std::string> dir_entries(const std::string& dir, const std::string& prefix = "");
 
 // The texts (field 4) of the notes a HISTORY over a new connection returns, in order; with
 // "<bad END>" appended when the reply did not end in "END <number of note lines>".

@@ -7,16 +7,13 @@
 #include <vector>
 
 #include "../../server/options.hpp"
+#include "../support/argv.hpp"
 
 namespace {
 
 ServerOptions parse(std::vector<std::string> args) {
-  std::vector<std::string> storage = {"dailynetd"};
-  storage.insert(storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& s : storage) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  return parse_server_options(static_cast<int>(storage.size()), argv.data());
+  support::Argv a("dailynetd", std::move(args));
+  return parse_server_options(a.argc(), a.argv());
 }
 
 Config ok(std::vector<std::string> args) {
