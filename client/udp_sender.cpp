@@ -39,7 +39,7 @@ UdpSender::UdpSender(Settings s) : settings_(s) {
   settings_.window = std::clamp<size_t>(settings_.window, 1, kMaxWindow);
   slots_.resize(settings_.window);
   client_id_ = random_id();
-  form_body_.reserve(kMaxDatagram);
+  form_body_.reserve(kPackBytes);
 }
 
 bool UdpSender::open(const std::string& host, uint16_t port, std::string& error) {

@@ -53,10 +53,14 @@ struct NoteResult {
 
 class UdpSender {
  public:
-  static constexpr size_t kMaxDatagram = 8192;  // the server's limit for a marked datagram
-  static constexpr size_t kPackBytes = 8000;    // datagrams are filled up to this
+  // The largest UDP payload over IPv4 (65,535 - 20 IP - 8 UDP header bytes). A note longer
+  // than kPackBytes goes alone in a datagram of its own (still marked: exactly once); the
+  // server sizes its receive slots so that a note up to its --max-note fits (SPEC Client:
+  // no line length limit below --max-note), and refuses a longer one by name.
+  static constexpr size_t kMaxDatagram = 65507;
+  static constexpr size_t kPackBytes = 8000;    // several notes share a datagram up to this
   static constexpr size_t kHeaderMax = 64;      // "\x01DN1 " + 16 hex + two u64 + spaces + \n
-  static constexpr size_t kMaxNote = kMaxDatagram - kHeaderMax - 1;  // the largest that fits
+  static constexpr size_t kMaxNote = kMaxDatagram - kHeaderMax - 1;  // 65,442: the largest that fits
   static constexpr size_t kMaxWindow = 64;  // the server remembers 64 datagrams per client
 
   enum class Failure { none, unreachable, no_ack, refused_datagram, rate_limited };

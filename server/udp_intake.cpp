@@ -46,7 +46,9 @@ bool UdpIntake::open(const SockAddr& bind_to, std::string& error) {
   local_.len = sizeof local_.ss;
   ::getsockname(fd_.get(), local_.sa(), &local_.len);
   local_.normalize();
-  slot_size_ = std::max(kMarkedMax, cfg_.max_note + 2) + 1;  // +1 reveals a longer datagram
+  // A plain note or one marked note of --max-note bytes fits (the client sends a long note
+  // alone); +1 reveals a longer datagram.
+  slot_size_ = std::max(kMarkedMax, cfg_.max_note + kMarkedHeaderMax + 2) + 1;
   bufs_.resize(kTurnBudget * slot_size_);
   peers_.resize(kTurnBudget);
   addr_text_.resize(kTurnBudget * 64);
@@ -118,12 +120,22 @@ void UdpIntake::on_datagram(uint32_t slot, size_t len, bool truncated, int64_t n
   }
   ++stats_.udp_datagrams;
   addr_len_[slot] = static_cast<uint8_t>(peer.format(&addr_text_[slot * 64]));
+  std::string_view data(bufs_.data() + slot * slot_size_, std::min(len, slot_size_));
   if (truncated) {
+    // A marked datagram with one note too long for the slot: its header is whole, and the
+    // part of the note read is already longer than --max-note, so on_marked refuses that
+    // note by name ("note too long (max N bytes)") and settles its message number. Several
+    // notes cut anywhere: refused whole, nothing stored.
+    auto m = is_marked(data) ? parse_marked(data) : std::nullopt;
+    if (m && m->notes.size() == 1 && m->notes[0].size() > cfg_.max_note) {
+      ++stats_.udp_marked_datagrams;
+      on_marked(slot, data, now_ms);
+      return;
+    }
     stats_.refuse(Refusal::truncated);
     reply(slot, "ERR datagram too large\n");
     return;
   }
-  std::string_view data(bufs_.data() + slot * slot_size_, len);
   if (is_marked(data)) {
     ++stats_.udp_marked_datagrams;
     on_marked(slot, data, now_ms);

@@ -29,7 +29,8 @@
 class UdpIntake {
  public:
   static constexpr size_t kTurnBudget = 1024;   // datagrams read per turn
-  static constexpr size_t kMarkedMax = 8192;    // largest marked datagram the client sends
+  static constexpr size_t kMarkedMax = 8192;    // largest multi-note marked datagram the client sends
+  static constexpr size_t kMarkedHeaderMax = 64;  // a marked header line, '\n' included
   static constexpr size_t kMaxQueuedReplies = 65536;
 
   UdpIntake(const Config& cfg, Stats& stats, ExactlyOnce& once, RateLimiter& rate);

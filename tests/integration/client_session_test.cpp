@@ -96,6 +96,21 @@ TEST_CASE("session: a 5,000-byte bracketed paste is stored whole, or refused as 
   CHECK(stored_texts(s).empty());
 }
 
+TEST_CASE("session: a 20,000-byte pasted note is stored whole when --max-note allows it") {
+  ServerProcess s({"--max-note", "60000"});
+  REQUIRE(s.started());
+  PtyChild t(session(s.tcp_port()), {"PAGER=cat", "LANG=C.UTF-8", "NO_COLOR=1"});
+  REQUIRE(t.expect("no notes yet", kWait));
+  std::string big(20000, 'w');
+  t.type("\x1b[200~" + big + "\n\x1b[201~");
+  CHECK(t.expect("#1", kWait));
+  t.type("q\r");
+  CHECK(t.wait(kWait) == 0);
+  auto got = stored_texts(s);
+  size_t first_size = got.empty() ? 0 : got[0].size();
+  CHECK_MESSAGE(got == std::vector<std::string>{big}, first_size);
+}
+
 TEST_CASE("session: pasted lines are notes, a q line too; nothing is left for the shell") {
   ServerProcess s;
   REQUIRE(s.started());

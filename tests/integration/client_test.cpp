@@ -442,6 +442,26 @@ TEST_CASE("client send: a note refused by the server: exit 1, its reason, nothin
   CHECK(stored_texts(s) == std::vector<std::string>{"short", "ok"});
 }
 
+TEST_CASE("client send: notes longer than 8 KB go through up to the server's --max-note "
+          "(marked, alone); longer ones are refused by the server by name, nothing stored") {
+  ServerProcess s({"--max-note", "60000"});
+  REQUIRE(s.started());
+  std::string a(20000, 's'), b(9000, 't'), c(60000, 'u');
+  auto r = run(with_port({"send", b}, s.udp_port()));
+  CHECK(r.code == 0);
+  CHECK(r.err.empty());
+  auto m = run(with_port({"send"}, s.udp_port()), "short\n" + a + "\n" + c + "\nend\n");
+  CHECK(m.code == 0);
+  CHECK(m.err.empty());
+  CHECK(stored_texts(s) == std::vector<std::string>{b, "short", a, c, "end"});
+  // 62,000 bytes: more than the server's slot; its header is read, the note refused by name.
+  std::string addr = "127.0.0.1:" + std::to_string(s.udp_port());
+  auto t = run(with_port({"send"}, s.udp_port()), "before\n" + std::string(62000, 'v') + "\nafter\n");
+  CHECK(t.code == 1);
+  CHECK(t.err.rfind("dailynet: line 2 refused by " + addr + ": note too long (max 60000 bytes)", 0) == 0);
+  CHECK(stored_texts(s) == std::vector<std::string>{b, "short", a, c, "end", "before", "after"});
+}
+
 // ---- failures: unreachable, silent, usage --------------------------------------------------
 
 TEST_CASE("client: no server at the address: exit 4 at once, naming the address") {

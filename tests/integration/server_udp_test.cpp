@@ -170,9 +170,16 @@ TEST_CASE("server: UDP datagrams larger than the receive slot are refused whole"
   CHECK(reply_shape_ok(r));
   r = u.ask(std::string(65507, 'z'));  // the largest IPv4 UDP payload
   CHECK(r == "ERR datagram too large\n");
-  // A marked datagram past the slot is refused the same way, before any parsing.
-  r = u.ask(marked(7, 1, 1, {std::string(20000, 'm')}));
+  // A marked datagram of several notes past the slot is refused the same way, nothing taken.
+  r = u.ask(marked(7, 1, 1, {"short", std::string(20000, 'm')}));
   CHECK(r == "ERR datagram too large\n");
+  // One marked note past the slot (the client sends a long note alone): its header is read
+  // and that note refused by name, its message number settled (exactly once).
+  r = u.ask(marked(8, 1, 1, {std::string(20000, 'm')}));
+  CAPTURE(r);
+  CHECK((r && r->rfind("OK 1 1 ", 0) == 0 &&
+         r->find("note too long (max 4096 bytes)") != std::string::npos));
+  CHECK(reply_shape_ok(r));
   CHECK(u.ask("after") == "OK 3\n");
   CHECK(stored_checked(s) ==
         std::vector<std::string>{std::string(4096, 'x'), std::string(4096, 'y'), "after"});
