@@ -37,6 +37,19 @@ int64_t local_midnight_ms(int64_t now_ms, int days_back) {
   return local_to_ms(tm, 0);
 }
 
+// "YYYY-MM-DD", "YYYY-MM-DD[T ]HH:MM", "...:SS" or "...:SS.mmm" (no zone), its fields read as
+// if UTC: milliseconds since the epoch; nullopt when malformed.
+static std::optional<int64_t> fields_as_utc(std::string_view v) {
+  std::string full = "0000-00-00T00:00:00.000Z";
+  if (v.size() != 10 && v.size() != 16 && v.size() != 19 && !(v.size() > 20 && v.size() <= 23))
+    return std::nullopt;
+  if (v.size() > 10 && v[10] != 'T' && v[10] != 't' && v[10] != ' ') return std::nullopt;
+  if (v.size() > 19 && v[19] != '.') return std::nullopt;
+  for (size_t i = 0; i < v.size(); ++i)
+    if (i != 10) full[i] = v[i];
+  return parse_time_ms(full);
+}
+
 std::optional<When> parse_when(std::string_view v, int64_t now_ms, bool allow_seq) {
   if (v.empty()) return std::nullopt;
   if (v.find_first_not_of("0123456789") == std::string_view::npos) {
@@ -48,19 +61,13 @@ std::optional<When> parse_when(std::string_view v, int64_t now_ms, bool allow_se
   if (v == "yesterday") return When{std::nullopt, local_midnight_ms(now_ms, 1)};
   if (v.back() == 'm' || v.back() == 'h' || v.back() == 'd') return relative(v, now_ms);
   if (v.back() == 'Z' || v.back() == 'z') {
-    auto ms = parse_query_time(v);
+    // UTC, in any of the local forms plus Z (README: "2026-11-30T08:15, or with Z for UTC").
+    auto ms = fields_as_utc(v.substr(0, v.size() - 1));
     if (!ms) return std::nullopt;
     return When{std::nullopt, *ms};
   }
-  // Local: validate the digits as if UTC ("YYYY-MM-DDTHH:MM:SS.mmmZ"), then ask mktime.
-  std::string full = "0000-00-00T00:00:00.000Z";
-  if (v.size() != 10 && v.size() != 16 && v.size() != 19 && !(v.size() > 20 && v.size() <= 23))
-    return std::nullopt;
-  if (v.size() > 10 && v[10] != 'T' && v[10] != 't' && v[10] != ' ') return std::nullopt;
-  if (v.size() > 19 && v[19] != '.') return std::nullopt;
-  for (size_t i = 0; i < v.size(); ++i)
-    if (i != 10) full[i] = v[i];
-  auto utc = parse_time_ms(full);
+  // Local: validate the digits as if UTC, then ask mktime.
+  auto utc = fields_as_utc(v);
   if (!utc) return std::nullopt;
   struct tm tm {};
   int64_t days = *utc / 86400000, rest = *utc % 86400000;

@@ -66,9 +66,14 @@ TEST_CASE("client when: seqs, relative times and UTC") {
   CHECK(ms_of("0h", now) == now);
   CHECK(ms_of("2026-11-30T08:00:00Z", now) == utc("2026-11-30T08:00:00.000Z"));
   CHECK(ms_of("2026-11-30T08:00:00.250Z", now) == utc("2026-11-30T08:00:00.250Z"));
+  // Every local form takes a Z for UTC (README, man page, the option's own error message).
+  CHECK(ms_of("2026-11-30T14:44Z", now) == utc("2026-11-30T14:44:00.000Z"));
+  CHECK(ms_of("2026-11-30 14:47:00Z", now) == utc("2026-11-30T14:47:00.000Z"));
+  CHECK(ms_of("2026-11-30Z", now) == utc("2026-11-30T00:00:00.000Z"));
   for (std::string_view bad : {"", "x", "2", "h", "-2h", "2w", "2.5h", "2026-02-30",
                                "2026-11-30T25:00", "2026-11-30T08", "2026-11-30T08:00:00+01",
-                               "Today", "tomorrow", "2026-11-30T08:00Z", "2026-11-30x08:00"}) {
+                               "Today", "tomorrow", "2026-11-30T08Z", "2026-11-30x08:00", "Z",
+                               "2026-11-30T08:00ZZ", "2026-11-30T08:00+01Z"}) {
     CAPTURE(bad);
     CHECK_FALSE(parse_when(bad, now, false).has_value());
   }
