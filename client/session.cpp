@@ -11,6 +11,7 @@
 
 #include "../common/clock.hpp"
 #include "../common/protocol.hpp"
+#include "../common/text.hpp"
 #include "color.hpp"
 #include "commands.hpp"
 #include "outbox.hpp"
@@ -50,8 +51,13 @@ int Session::run() {
   if (editor_) tty_.enter_raw();  // early: keys typed while the history loads are kept raw
   if (tty_out_) terminal_size(1, rows_, cols_);
   int rc = show_history();
-  if (rc != kExitOk) return rc;
-  if (!open_sender()) return kExitUnreachable;
+  if (rc == kExitOk && !open_sender()) rc = kExitUnreachable;
+  if (rc != kExitOk) {
+    // What was typed or pasted while waiting for the server is not left for the shell
+    // (SPEC Client: nothing of it reaches the shell after the session ends).
+    tty_.leave_raw(true);
+    return rc;
+  }
   // Notes an earlier session left pending for this server go first.
   int out_rc = send_outbox(o_, sender_->peer(), [this](const std::string& line) {
     std::string s;
@@ -96,6 +102,31 @@ int Session::show_history() {
     text.clear();
     counted = 0;
   };
+  // A server slow to answer: after a second of silence, say what the wait is for (the keys
+  // typed meanwhile are held in raw mode and dropped if it never answers).
+  const int64_t asked_ms = mono_ms();
+  bool said_waiting = false;
+  auto idle = [&] {
+    if (said_waiting || !tty_out_ || printer_.notes() > 0 || mono_ms() - asked_ms < 1000) return;
+    said_waiting = true;
+    std::string s;
+    append_colored(s, color_, kSgrDim,
+                   "(waiting for the server at " + o_.host + ":" + std::to_string(o_.tcp_port) +
+                       " (TCP) to send the notes; giving up after " +
+                       std::to_string(o_.timeout_s) + " s of silence)");
+    write_all(1, s + (tty_.raw() ? "\r\n" : "\n"));
+  };
+  // With filters, live notes start after the newest note stored now, not after the newest
+  // shown: `--last 0`, or a --grep that selects nothing, must not replay the store live.
+  uint64_t newest = 0;
+  if (!to_wire(o_.filters).empty()) {
+    Filters newest_only;
+    newest_only.last = 1;
+    int rc0 = query(o_, history_request(newest_only), [&](std::string_view l) {
+      if (auto s = parse_u64(l.substr(0, l.find('\t')))) newest = *s;
+    }, idle);
+    if (rc0 != kExitOk) return rc0;
+  }
   int rc = query(o_, history_request(o_.filters), [&](std::string_view l) {
     printer_.add(l, text);
     if (pager.running()) {
@@ -106,7 +137,7 @@ int Session::show_history() {
     } else if (text.size() > counted) {
       page_if_long();
     }
-  });
+  }, idle);
   printer_.flush(text);
   if (rc == kExitOk) page_if_long();
   // less -F quits at once when it all fits: then there is nothing to say about the pager.
@@ -119,7 +150,7 @@ int Session::show_history() {
     write_all(1, text);
   }
   if (rc != kExitOk) return rc;
-  last_shown_ = printer_.last_seq();
+  last_shown_ = std::max(printer_.last_seq(), newest);
   size_t n = printer_.notes();
   std::string closing = n == 0 ? std::string("no notes yet")
                                : group_thousands(n) + (n == 1 ? " note" : " notes");
@@ -173,6 +204,7 @@ bool Session::wait_and_dispatch() {
     for (const Key& k : keys) on_key(k);
     if (dirty_) draw();
   }
+  journal_pending(true);
   if (pending_visible() != shown_pending && !leaving_) draw();
   return true;
 }
@@ -423,6 +455,7 @@ int Session::finish() {
   std::vector<std::pair<uint64_t, std::string>> notes = sender_->unsettled();
   uint64_t next = sender_->next_msg();
   for (const auto& q : queue_) notes.emplace_back(next++, q);
+  journal_pending(false);  // settled ones leave the outbox; the others are in notes
   tty_.leave_raw(true);  // what was typed and not read is not left for the shell
   if (!notes.empty()) {
     std::string error;

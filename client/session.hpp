@@ -5,7 +5,9 @@
 //    or several lines in one read — is notes, one per line, never commands;
 //  * notes go through one UdpSender that never gives up: one not acknowledged for a moment
 //    shows as "N pending" in the prompt and is retried with its original marking; one still
-//    pending at the end goes to the outbox (outbox.hpp), sent first by the next run;
+//    pending is written to the outbox (outbox.hpp) at once — write-ahead, so that a kill -9
+//    or a crash loses nothing — and removed from it when acknowledged; the next run sends
+//    what is left there first;
 //  * a refused note comes back on the line with the reason above it;
 //  * notes stored by others (FOLLOW, resumed after a drop) appear above the prompt and the
 //    line being typed is drawn again intact;
@@ -69,6 +71,7 @@ class Session {
   void on_result(const NoteResult& r);
   void flush_acks();
   size_t pending_visible() const;
+  void journal_pending(bool add_pending);
   void open_follow();
   void on_follow_readable();
   void sync();
@@ -100,6 +103,9 @@ class Session {
   std::deque<std::string> queue_;     // notes waiting for room in the sender's window
   std::deque<int64_t> sent_at_ms_;    // when each unsettled note was handed to the sender
   std::vector<uint64_t> acks_;        // seqs acknowledged this turn, shown in one line
+  // Write-ahead outbox (issue 12: nothing typed is lost, even by kill -9): the message
+  // numbers of pending notes written to the outbox, and those of them settled since.
+  std::vector<uint64_t> journaled_, journal_settled_;
   size_t max_note_ = UdpSender::kMaxNote;  // learnt from the server's "note too long"
   std::vector<std::string> ask_lines_;     // a long paste waiting for y/N
 

@@ -11,6 +11,7 @@
 #include "../common/protocol.hpp"
 #include "color.hpp"
 #include "commands.hpp"
+#include "outbox.hpp"
 #include "session.hpp"
 #include "state_files.hpp"
 #include "terminal.hpp"
@@ -203,8 +204,46 @@ size_t Session::pending_visible() const {
   return sent_at_ms_.size() + queue_.size();
 }
 
+// Write-ahead outbox: once a note shows as pending, it (and every note not settled, the
+// queued ones with the message numbers they will get) is in the outbox, so that a kill -9 or
+// a crash loses none; one settled since it was written is removed. One outbox write each way
+// per turn at most. The next run sends what is left exactly once (same client id and number).
+void Session::journal_pending(bool add_pending) {
+  std::string error;
+  std::string path = outbox_path();
+  if (path.empty()) return;
+  if (!journal_settled_.empty()) {
+    std::vector<OutboxEntry> done;
+    for (uint64_t m : journal_settled_) done.push_back({sender_->peer(), sender_->client_id(), m, {}});
+    journal_settled_.clear();
+    if (!outbox_remove(path, done, error)) report_above(error);
+  }
+  if (!add_pending || leaving_ || !pending_visible()) return;  // leaving: finish() writes them
+  std::vector<std::pair<uint64_t, std::string>> add;
+  uint64_t next = sender_->next_msg();
+  for (auto& n : sender_->unsettled())
+    if (std::find(journaled_.begin(), journaled_.end(), n.first) == journaled_.end())
+      add.push_back(std::move(n));
+  for (const auto& q : queue_) {
+    if (std::find(journaled_.begin(), journaled_.end(), next) == journaled_.end())
+      add.emplace_back(next, q);
+    ++next;
+  }
+  if (add.empty()) return;
+  if (save_to_outbox(sender_->peer(), sender_->client_id(), add, error).empty()) {
+    report_above("pending notes not kept in the outbox: " + error);
+    return;
+  }
+  for (const auto& n : add) journaled_.push_back(n.first);
+}
+
 void Session::on_result(const NoteResult& r) {
   if (!sent_at_ms_.empty()) sent_at_ms_.pop_front();
+  auto j = std::find(journaled_.begin(), journaled_.end(), r.msg);
+  if (j != journaled_.end()) {
+    journaled_.erase(j);
+    journal_settled_.push_back(r.msg);
+  }
   if (!r.refused) {
     acks_.push_back(r.seq);
     return;

@@ -248,6 +248,55 @@ TEST_CASE("session: a note pending at the end is sent once by the next run, from
         std::vector<std::string>{"kept for later", "the next one", "and another"});
 }
 
+TEST_CASE("session: a pending note survives kill -9 of the client (write-ahead outbox), sent "
+          "once by the next run; an acknowledged one leaves the outbox") {
+  TempDir dir;
+  ServerProcess first({}, dir.path());
+  REQUIRE(first.started());
+  std::string port = std::to_string(first.udp_port());
+  TempDir state;
+  std::string xdg = "XDG_STATE_HOME=" + state.path();
+  const std::string outbox = state.path() + "/dailynet/outbox";
+  {
+    PtyChild t(session(first.tcp_port()), {"PAGER=cat", "NO_COLOR=1", xdg});
+    REQUIRE(t.expect("no notes yet", kWait));
+    CHECK(first.stop() == 0);
+    t.type("pending then killed\r");
+    CHECK(t.expect("(1 pending) note", kWait));  // written before the count is drawn
+    CHECK(file_exists(outbox));
+    ::kill(t.pid(), SIGKILL);
+    CHECK(t.wait(kWait) != 0);
+  }
+  ServerProcess second({"--port", port}, dir.path());
+  REQUIRE(second.started());
+  RunResult r = run(with_port({"send", "the next one"}, second.udp_port()), "", kWait, {xdg});
+  CHECK(r.code == 0);
+  CHECK(r.err.find("1 note left pending by an earlier session stored: #1") != std::string::npos);
+  CHECK_FALSE(file_exists(outbox));
+  r = run(with_port({"send", "and another"}, second.udp_port()), "", kWait, {xdg});
+  CHECK(r.code == 0);
+  CHECK(stored_texts(second) ==
+        std::vector<std::string>{"pending then killed", "the next one", "and another"});
+  // Pending, then acknowledged while the session runs: the outbox entry goes.
+  {
+    PtyChild t(session(second.tcp_port()), {"PAGER=cat", "NO_COLOR=1", xdg});
+    REQUIRE(t.expect("and another", kWait));
+    CHECK(second.stop() == 0);
+    t.type("pending then stored\r");
+    CHECK(t.expect("(1 pending) note", kWait));
+    CHECK(file_exists(outbox));
+    ServerProcess fourth({"--port", port}, dir.path());
+    REQUIRE(fourth.started());
+    CHECK(t.expect("#4", kWait));
+    int64_t until = now_ms() + kWait;
+    while (file_exists(outbox) && now_ms() < until) ::poll(nullptr, 0, 20);
+    CHECK_FALSE(file_exists(outbox));
+    t.type("q\r");
+    CHECK(t.wait(kWait) == 0);
+    CHECK(stored_texts(fourth).size() == 4);
+  }
+}
+
 TEST_CASE("session: a 5,000-note history opens in less at the newest note") {
   if (std::system("command -v less >/dev/null 2>&1") != 0) {
     MESSAGE("less is not installed (make deps installs it): skipped");
@@ -305,6 +354,21 @@ TEST_CASE("session: --last N for the session; /find and /today through the query
   t.type(":q\r");
   CHECK(t.wait(kWait) == 0);
   CHECK(stored_texts(s).size() == 3);
+}
+
+TEST_CASE("session: --last 0 shows no notes, now or live; a new note still appears live") {
+  ServerProcess s;
+  REQUIRE(s.started());
+  for (const char* n : {"old one", "old two"})
+    REQUIRE(run(with_port({"send", n}, s.udp_port()), "", kWait).code == 0);
+  PtyChild t(with_port({"--last", "0"}, s.tcp_port()), {"PAGER=cat", "NO_COLOR=1"});
+  REQUIRE(t.expect("no notes yet selected by the filters", kWait));
+  REQUIRE(run(with_port({"send", "fresh one"}, s.udp_port()), "", kWait).code == 0);
+  CHECK(t.expect("fresh one", kWait));
+  t.type("q\r");
+  CHECK(t.wait(kWait) == 0);
+  CHECK(t.out.find("old one") == std::string::npos);
+  CHECK(t.out.find("old two") == std::string::npos);
 }
 
 TEST_CASE("session: TERM=dumb reads plain lines and keeps the other rules") {
@@ -402,6 +466,26 @@ TEST_CASE("first hour: a frozen server gets the exit status the README documents
   CHECK(h.err.find("no answer from 127.0.0.1:" + std::to_string(s.tcp_port())) !=
         std::string::npos);
   CHECK(n.code == 3);
+}
+
+TEST_CASE("first hour: a session waiting for a frozen server says so; keys typed and pasted "
+          "meanwhile never reach the shell") {
+  ServerProcess s;
+  REQUIRE(s.started());
+  REQUIRE(::kill(s.pid(), SIGSTOP) == 0);  // it still accepts connections, never answers
+  std::string cmd = client() + " --port " + std::to_string(s.tcp_port()) +
+                    " --timeout 6; printf 'after:'; IFS= read -r x; printf '[%s]\\n' \"$x\"";
+  PtyChild t({"/bin/sh", "-c", cmd}, {"PAGER=cat", "NO_COLOR=1"});
+  CHECK(t.expect("(waiting for the server at 127.0.0.1:" + std::to_string(s.tcp_port()) +
+                     " (TCP)",
+                 kWait));
+  t.type("typed ahead\r");
+  t.type("\x1b[200~pasted\necho PWNED\n\x1b[201~");
+  CHECK(t.expect("after:", kWait));
+  ::kill(s.pid(), SIGCONT);
+  t.type("z\n");
+  CHECK(t.expect("[z]", kWait));  // the shell read only what was typed after the exit
+  CHECK(t.wait(kWait) == 0);
 }
 
 TEST_CASE("first hour: send skips lines of nothing but spaces, and says so on a terminal") {
