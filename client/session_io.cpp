@@ -312,6 +312,14 @@ void Session::open_follow() {
   follow_lost_said_ = false;
 }
 
+// The ADDR field of a note line "SEQ\tTIME\tADDR\tTEXT" (empty when the line has no such field).
+static std::string_view note_addr(std::string_view line) noexcept {
+  size_t t1 = line.find('\t');
+  size_t t2 = t1 == std::string_view::npos ? t1 : line.find('\t', t1 + 1);
+  size_t t3 = t2 == std::string_view::npos ? t2 : line.find('\t', t2 + 1);
+  return t3 == std::string_view::npos ? std::string_view() : line.substr(t2 + 1, t3 - t2 - 1);
+}
+
 void Session::on_follow_readable() {
   std::string out;
   while (follow_on_) {
@@ -341,10 +349,7 @@ void Session::on_follow_readable() {
     auto seq = parse_u64(l.substr(0, t1));
     if (seq && *seq <= last_shown_) continue;  // shown already (by r)
     if (seq) last_shown_ = *seq;
-    size_t t2 = t1 == std::string_view::npos ? t1 : l.find('\t', t1 + 1);
-    size_t t3 = t2 == std::string_view::npos ? t2 : l.find('\t', t2 + 1);
-    if (t3 != std::string_view::npos && l.substr(t2 + 1, t3 - t2 - 1) == own_addr_)
-      continue;  // our own note: its "#seq" said it
+    if (note_addr(l) == own_addr_) continue;  // our own note: its "#seq" said it
     printer_.add(l, out);
   }
   printer_.flush(out);
@@ -356,15 +361,21 @@ void Session::on_follow_readable() {
 void Session::sync() {
   std::string out;
   size_t before = printer_.notes();
-  int rc = query(o_, history_request(after_shown()),
-                 [&](std::string_view l) { printer_.add(l, out); });
+  uint64_t own_last = 0;  // our own notes were announced by their "#seq", as on the live display
+  int rc = query(o_, history_request(after_shown()), [&](std::string_view l) {
+    if (note_addr(l) != own_addr_) {
+      printer_.add(l, out);
+      return;
+    }
+    if (auto seq = parse_u64(l.substr(0, l.find('\t')))) own_last = std::max(own_last, *seq);
+  });
   printer_.flush(out);
   if (rc != kExitOk) {
     worst_ = std::max(worst_, rc);
     draw();
     return;
   }
-  if (printer_.last_seq() > last_shown_) last_shown_ = printer_.last_seq();
+  last_shown_ = std::max({last_shown_, printer_.last_seq(), own_last});
   size_t n = printer_.notes() - before;
   out += dim_text(n == 0 ? std::string("(no new notes)")
                          : "(" + group_thousands(n) + (n == 1 ? " new note)" : " new notes)")) +
