@@ -150,6 +150,7 @@ void HttpSession::on_input(SessionContext& ctx, Buffer& in, Buffer& out, size_t 
     partial_since_ms_ = -1;
     if (p.status == http::ParseStatus::error) {
       keep_alive_ = false;
+      head_only_ = false;  // a HEAD before it does not make this error bodiless
       error(ctx, out, p.error_status, p.error, true);
       in.clear();
       return;

@@ -295,6 +295,31 @@ TEST_CASE("http: error statuses, each with its reply, headers and close rule") {
   CHECK(stored_texts(s) == std::vector<std::string>{"abc"});
 }
 
+TEST_CASE("http: a malformed request after a HEAD gets its 400 body (the HEAD rule is per request)") {
+  // The HEAD of one request must not strip the body of the next one's error: a 400 that
+  // says Content-Length N and then closes without those N bytes is a truncated response.
+  ServerProcess s;
+  REQUIRE(s.started());
+  const uint16_t p = s.tcp_port();
+  const std::pair<std::string, int> cases[] = {
+      {"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nBad header\r\n\r\n", 400},
+      {"GET / HTTP/2.0\r\nHost: 127.0.0.1\r\n\r\n", 505}};
+  for (const auto& [bad, status] : cases) {
+    CAPTURE(bad);
+    Conn c(p);
+    REQUIRE(c.send(httpc::get("/stats", p, {}, "HEAD") + bad));
+    auto head = c.response(true);
+    REQUIRE(head);
+    CHECK(head->status == 200);
+    auto r = c.response();
+    REQUIRE(r);
+    CHECK(r->status == status);
+    CHECK(r->body.rfind("{\"error\":", 0) == 0);
+    CHECK(r->body.size() == std::stoul(r->header("content-length")));
+    CHECK(c.closed());
+  }
+}
+
 TEST_CASE("http: Host must be an IP literal, localhost or a --http-host name (else 421)") {
   ServerProcess s({"--http-host", "notes.lan"});
   REQUIRE(s.started());
