@@ -1,13 +1,18 @@
 // http_post_test.cpp — POST /notes against the real dailynetd (SPEC.md "HTTP"): 201 with the
 // seq after the commit, attribution to the TCP peer, the UDP refusal reasons for refused
 // notes with nothing stored, the 403 write rules (Content-Type, Origin), malformed bodies,
-// Idempotency-Key retries (same turn, later, after a restart and after kill -9), and
-// durability (kill -9 right after the 201: the note is there).
+// Idempotency-Key retries (same turn, later, after a restart and after kill -9),
+// durability (kill -9 right after the 201: the note is there), and SIGTERM committing every
+// POST it received.
 #include <doctest/doctest.h>
 
 #include <arpa/inet.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
+#include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <string>
 #include <vector>
@@ -219,4 +224,41 @@ TEST_CASE("http POST: kill -9 right after the 201 loses nothing; a retry after i
   }
   CHECK(stored_texts(s).size() == 20);
   s.keep_data();
+}
+
+TEST_CASE("http POST: SIGTERM commits every POST received, also those pipelined behind others") {
+  // SPEC "SIGTERM/SIGINT: ... commit what was received". A POST pipelined behind another is
+  // parsed only once the one before it is answered, in a turn's output phase after that
+  // turn's commit; when that turn is the last one (SIGTERM seen), it must still be committed
+  // and answered at stop, not dropped. SIGSTOP holds the server while all three POSTs and
+  // SIGTERM arrive, so whichever turn first sees the signal, POSTs are still waiting behind.
+  ServerProcess s;
+  REQUIRE(s.started());
+  const uint16_t p = s.tcp_port();
+  Conn c(p);
+  REQUIRE(c.send(httpc::get("/stats", p)));  // accepted and HTTP before the server stops
+  REQUIRE(c.response());
+  REQUIRE(::kill(s.pid(), SIGSTOP) == 0);
+  REQUIRE(c.send(httpc::post(text_body("one"), p) + httpc::post(text_body("two"), p) +
+                 httpc::post(text_body("three"), p)));
+  // Wait (bounded) until the server's kernel has every byte: nothing left unacknowledged.
+  int unacked = -1;
+  for (int64_t end = now_ms() + 5000; now_ms() < end;) {
+    REQUIRE(::ioctl(c.fd(), SIOCOUTQ, &unacked) == 0);
+    if (unacked == 0) break;
+    ::usleep(2000);
+  }
+  REQUIRE(unacked == 0);
+  REQUIRE(::kill(s.pid(), SIGTERM) == 0);
+  REQUIRE(::kill(s.pid(), SIGCONT) == 0);
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 3; ++i) {
+    auto r = c.response();
+    if (!r) break;
+    CHECK(r->status == 201);
+    bodies.push_back(r->body);
+  }
+  CHECK(s.wait_exit() == 0);
+  CHECK(bodies == std::vector<std::string>{"{\"seq\":1}\n", "{\"seq\":2}\n", "{\"seq\":3}\n"});
+  CHECK(stored_texts(s) == std::vector<std::string>{"one", "two", "three"});
 }
