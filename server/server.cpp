@@ -135,7 +135,9 @@ void Server::index_note(const RecoveredNote& n) {
 int Server::run() {
   while (!stopping_) {
     update_interest();
-    int timeout = udp_more_ ? 0 : 250;
+    // No sleep while work waits: datagrams past the turn's budget, or POSTs parsed in the
+    // last output phase (pipelined behind an answer), which the next commit takes.
+    int timeout = udp_more_ || !http_shared_.posts.empty() ? 0 : 250;
     if (selector_.wait(timeout) < 0) {
       log_line(std::string("select failed: ") + std::strerror(errno));
       return 1;
