@@ -24,13 +24,10 @@ void ExactlyOnce::settle(uint64_t client_id, const Outcome& o) {
 }
 
 void ExactlyOnce::end_turn(bool committed) noexcept {
-  if (!committed) {
-    for (uint64_t id : touched_) {
-      auto it = clients_.find(id);
-      if (it != clients_.end()) it->second.pending_next = it->second.next;
-    }
-  }
-  touched_.clear();
+  // Rare (the disk refused): every client back to what is settled. A client with no take
+  // pending has pending_next == next already (or a floor it will send again).
+  if (!committed)
+    for (auto& [id, c] : clients_) c.pending_next = c.next;
 }
 
 ExactlyOnce::Outcome ExactlyOnce::recall(uint64_t client_id, uint64_t first,
@@ -99,7 +96,6 @@ ExactlyOnce::Client& ExactlyOnce::find_or_add(uint64_t client_id, uint64_t start
     it->second.next = it->second.pending_next = start_msg;
   }
   it->second.last_used = ++clock_;
-  touched_.push_back(client_id);
   return it->second;
 }
 

@@ -10,7 +10,9 @@
 //    "take" from the first new message (those below it in the run are retries, not stored).
 //    An unknown client starts at its floor, so an earlier lost datagram is waited for.
 //  * take(): the caller took the run (e.g. it passed the rate limit): the client moves on,
-//    for this turn only. end_turn(false) (the commit failed) undoes every take of the turn.
+//    until its commit ends. end_turn(false) (a commit failed) undoes every take not settled
+//    yet — of that commit and of datagrams read while it was in flight (the server refuses
+//    those too: they may continue the refused runs).
 //  * settle(): after a successful commit, the outcome (which messages got which seqs, which
 //    were refused and why) is remembered, so recall() answers a retry with the original seqs.
 //  * restore(): at start, each stored note with a client id, in store order, rebuilds the
@@ -64,7 +66,7 @@ class ExactlyOnce {
   void take(uint64_t client_id, uint64_t end);
   // After a successful commit: what became of a taken run (messages in rising order).
   void settle(uint64_t client_id, const Outcome& outcome);
-  // End of a turn: keep its takes (committed) or undo them (the commit failed).
+  // End of a commit: keep its takes (committed) or undo every take not settled (failed).
   void end_turn(bool committed) noexcept;
   // The reply to a retry of messages first..first+count-1, from what was settled. A message
   // no longer known that comes before a known stored one counts as refused (it was not
@@ -102,6 +104,5 @@ class ExactlyOnce {
   void evict_if_full();
 
   std::unordered_map<uint64_t, Client> clients_;
-  std::vector<uint64_t> touched_;  // ids admitted this turn (end_turn(false) resets them)
   uint64_t clock_ = 0;
 };

@@ -29,9 +29,9 @@ class TcpSession;
 struct SessionContext;
 struct Config;
 
-// A POSTed note waiting for the turn's commit (after the turn's UDP notes, same write and
-// fdatasync). session stays valid until the commit: sessions are removed only at the end of
-// the turn.
+// A POSTed note waiting for its commit (after the commit's UDP notes, same write and
+// fdatasync). A session that closes before its commit ends is set to nullptr there
+// (Server::close_finished): the note is still stored, nobody is answered.
 struct HttpPost {
   TcpSession* session = nullptr;
   std::string text;
@@ -45,7 +45,7 @@ struct HttpPost {
 struct HttpShared {
   ExactlyOnce& once;
   RateLimiter& rate;
-  std::vector<HttpPost> posts;  // this turn's, in arrival order
+  std::vector<HttpPost> posts;  // waiting for the next commit, in arrival order
 };
 
 // The FILTERS of a /notes or /events QUERY (SPEC "HTTP": from, since, until, last, match,

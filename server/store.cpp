@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <cstring>
 
@@ -96,52 +97,83 @@ size_t Store::position_at(uint64_t off) const noexcept {
                              offsets_.begin());
 }
 
-bool Store::append(const std::vector<NoteToAppend>& notes, FsyncMode mode,
-                   std::string& error) {
-  if (notes.empty()) return true;
+bool Store::write_commit(const std::vector<NoteToAppend>& notes, std::string& error) {
+  assert(!in_flight() && pend_log_ == 0);
   if (!failed_.empty()) {
     error = "store unavailable: " + failed_;
     return false;
   }
   log_buf_.clear();
   chk_buf_.clear();
+  pend_offsets_.clear();
+  pend_seqs_.clear();
   uint64_t seq = last_seq_;
   const uint64_t off = log_size_;
-  const size_t first_new = offsets_.size();
   for (const NoteToAppend& n : notes) {
     size_t start = log_buf_.size();
     append_note_line(log_buf_, ++seq, n.time_ms, n.addr, n.text);
     std::string_view line(log_buf_.data() + start, log_buf_.size() - start);
     append_record(chk_buf_, make_record(seq, off + start, line, n.client_id, n.msg));
-    offsets_.push_back(off + start);
-    seqs_.push_back(seq);
+    pend_offsets_.push_back(off + start);
+    pend_seqs_.push_back(seq);
   }
   // The commit mark closes the commit (store_format.hpp), in the same write as its records.
   append_record(chk_buf_, make_mark(off + log_buf_.size(),
                                     static_cast<uint32_t>(notes.size()), seq));
   int err = 0;
-  bool ok = write_all_at(log_.get(), log_buf_.data(), log_buf_.size(), log_size_, err) &&
-            write_all_at(chk_.get(), chk_buf_.data(), chk_buf_.size(), chk_size_, err);
-  if (ok && mode == FsyncMode::always) {
-    ok = ::fdatasync(log_.get()) == 0 && ::fdatasync(chk_.get()) == 0;
-    if (!ok) err = errno;
-  }
-  if (!ok) {
-    // Nothing partial may stay: cut both files back to the last committed note.
-    if (::ftruncate(log_.get(), static_cast<off_t>(log_size_)) != 0 ||
-        ::ftruncate(chk_.get(), static_cast<off_t>(chk_size_)) != 0)
-      error = "append failed (" + errno_text(err) + ") and cutting back failed too (" +
-              errno_text(errno) + ")";
-    else
-      error = "append to " + log_path_ + " failed: " + errno_text(err);
-    offsets_.resize(first_new);
-    seqs_.resize(first_new);
-    return false;
-  }
-  log_size_ += log_buf_.size();
-  chk_size_ += chk_buf_.size();
-  last_seq_ = seq;
+  if (!write_all_at(log_.get(), log_buf_.data(), log_buf_.size(), log_size_, err) ||
+      !write_all_at(chk_.get(), chk_buf_.data(), chk_buf_.size(), chk_size_, err))
+    return cut_back(err, error);
+  pend_log_ = log_buf_.size();
+  pend_chk_ = chk_buf_.size();
+  pend_last_seq_ = seq;
+  return true;
+}
+
+void Store::publish() {
+  offsets_.insert(offsets_.end(), pend_offsets_.begin(), pend_offsets_.end());
+  seqs_.insert(seqs_.end(), pend_seqs_.begin(), pend_seqs_.end());
+  log_size_ += pend_log_;
+  chk_size_ += pend_chk_;
+  last_seq_ = pend_last_seq_;
+  pend_log_ = pend_chk_ = 0;
+}
+
+bool Store::cut_back(int err, std::string& error) {
+  pend_log_ = pend_chk_ = 0;
+  // Nothing partial may stay: cut both files back to the last published commit.
+  if (::ftruncate(log_.get(), static_cast<off_t>(log_size_)) != 0 ||
+      ::ftruncate(chk_.get(), static_cast<off_t>(chk_size_)) != 0)
+    error = "append failed (" + errno_text(err) + ") and cutting back failed too (" +
+            errno_text(errno) + ")";
+  else
+    error = "append to " + log_path_ + " failed: " + errno_text(err);
+  return false;
+}
+
+bool Store::append(const std::vector<NoteToAppend>& notes, FsyncMode mode,
+                   std::string& error) {
+  if (notes.empty()) return true;
+  if (!write_commit(notes, error)) return false;
+  if (mode == FsyncMode::always &&
+      (::fdatasync(log_.get()) != 0 || ::fdatasync(chk_.get()) != 0))
+    return cut_back(errno, error);
+  publish();
   dirty_ = mode != FsyncMode::always;
+  return true;
+}
+
+bool Store::begin_append(const std::vector<NoteToAppend>& notes, std::string& error) {
+  if (notes.empty()) return true;
+  if (!write_commit(notes, error)) return false;
+  sync_.submit(log_.get(), chk_.get());
+  return true;
+}
+
+bool Store::finish_append(std::string& error) {
+  if (int err = sync_.collect(); err != 0) return cut_back(err, error);
+  publish();
+  dirty_ = false;
   return true;
 }
 
@@ -180,10 +212,12 @@ std::string file_change(int fd, const std::string& path, dev_t dev, ino_t ino,
 
 bool Store::check_files(std::string& what) {
   if (!failed_.empty()) return false;
-  std::string change = file_change(log_.get(), log_path_, log_dev_, log_ino_, log_size_);
+  // The sizes written: published commits plus the one in flight.
+  std::string change =
+      file_change(log_.get(), log_path_, log_dev_, log_ino_, log_size_ + pend_log_);
   std::string path = log_path_;
   if (change.empty()) {
-    change = file_change(chk_.get(), chk_path_, chk_dev_, chk_ino_, chk_size_);
+    change = file_change(chk_.get(), chk_path_, chk_dev_, chk_ino_, chk_size_ + pend_chk_);
     path = chk_path_;
   }
   if (change.empty()) return true;

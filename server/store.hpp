@@ -6,7 +6,13 @@
 // store_format.hpp. Start-up rules (what is torn, what is damage): store_scan.hpp.
 //
 // A commit writes the batch's lines with one write() and its records plus one commit mark
-// with another, then (--fsync always) fdatasync()s both before any OK leaves. Recovery
+// with another, then (--fsync always) fdatasync()s both before any OK leaves: append() does
+// it inline; the server pipelines it (begin_append() hands the two fdatasyncs to the sync
+// thread, store_sync.hpp, and the loop goes on reading; finish_append() publishes the commit
+// once both returned). At most one commit is in flight and nothing else is written meanwhile,
+// so after a crash at most one commit is torn (store_scan.hpp), as with append(). A commit in
+// flight is not yet counted, readable or visible: count(), bytes(), seq_at(), readable_end()
+// and last_seq() describe published commits only (under --fsync always: durable ones). Recovery
 // cuts only what follows the last complete commit, and moves every byte it cuts to a new
 // side file first. While running, check_files() notices notes.log or notes.chk truncated,
 // replaced, moved, removed or written by someone else; the store then refuses every append
@@ -22,6 +28,7 @@
 
 #include "../common/fd.hpp"
 #include "store_format.hpp"
+#include "store_sync.hpp"
 
 
 struct ScanResult;
@@ -80,10 +87,24 @@ class Store {
   bool open(const std::string& dir, bool repair, const std::function<void(const RecoveredNote&)>& each_note,
             RecoveryReport& report, std::string& error);
 
-  // Appends the notes as seqs next_seq().., all or nothing. Returns false (and leaves the
-  // files as they were) when the disk refuses; `error` names the errno.
-  // Refuses everything once check_files() found the files changed.
+  // Appends the notes as seqs next_seq().., all or nothing, and publishes them. Returns
+  // false (and leaves the files as they were) when the disk refuses; `error` names the errno.
+  // Refuses everything once check_files() found the files changed. The notes of one commit
+  // must share one time_ms: recovery tells commits apart by the TIME of their lines.
+  // Precondition: !in_flight().
   bool append(const std::vector<NoteToAppend>& notes, FsyncMode mode, std::string& error);
+  // The pipelined commit (--fsync always): starts the sync thread (once; false with a reason
+  // when it can not), then begin_append() writes the notes as append() does and hands both
+  // fdatasyncs to the thread: in_flight() until finish_append(), which waits for them (at
+  // once when sync_ended(); sync_fd() is readable then), publishes the commit and returns
+  // true, or cuts both files back and returns false with the errno in `error`. An empty
+  // `notes` or a refused write leaves nothing in flight. Precondition of both: as append().
+  bool start_sync_thread(std::string& error) { return sync_.start(error); }
+  bool begin_append(const std::vector<NoteToAppend>& notes, std::string& error);
+  bool finish_append(std::string& error);
+  bool in_flight() const noexcept { return sync_.pending(); }
+  bool sync_ended() const noexcept { return sync_.ended(); }
+  int sync_fd() const noexcept { return sync_.event_fd(); }
   // Are notes.log and notes.chk still the files this store opened (same device and inode at
   // their paths) with the sizes it wrote? Called on every commit and at least once a second.
   // The first time not: returns false with one line naming the file and what changed in
@@ -127,6 +148,11 @@ class Store {
   bool repair(std::string_view log, std::string_view chk, RecoveryReport& report,
               std::string& error);
   bool rewrite(const std::string& log, const std::string& chk, std::string& error);
+  // Writes a commit after the published bytes (pend_* describe it); false: cut back.
+  bool write_commit(const std::vector<NoteToAppend>& notes, std::string& error);
+  void publish();
+  // Drops the commit being written or synced: both files back to the published sizes.
+  bool cut_back(int err, std::string& error);
   void unmap() noexcept;
 
   std::string dir_, log_path_, chk_path_;
@@ -148,4 +174,8 @@ class Store {
   size_t map_len_ = 0;
   // Reused commit buffers.
   std::string log_buf_, chk_buf_;
+  // The commit written and not yet published (in flight): its bytes in each file, its notes.
+  uint64_t pend_log_ = 0, pend_chk_ = 0, pend_last_seq_ = 0;
+  std::vector<uint64_t> pend_offsets_, pend_seqs_;
+  SyncWorker sync_;  // declared after the fds: destroyed (joined) before they close
 };

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cassert>
 #include <charconv>
 #include <cerrno>
 #include <cstdlib>
@@ -55,6 +56,7 @@ bool UdpIntake::open(const SockAddr& bind_to, std::string& error) {
   addr_len_.resize(kTurnBudget);
   notes_.reserve(kTurnBudget);
   waiting_.reserve(kTurnBudget);
+  sealed_.reserve(kTurnBudget);
   return true;
 }
 
@@ -203,36 +205,45 @@ void UdpIntake::on_marked(uint32_t slot, std::string_view data, int64_t now_ms) 
   waiting_.push_back(w);
 }
 
-void UdpIntake::reply(uint32_t slot, std::string_view text) {
+void UdpIntake::reply_to(const SockAddr& to, std::string_view text) {
   if (replies_.size() - reply_head_ >= kMaxQueuedReplies) {
     ++stats_.udp_replies_dropped;
     return;
   }
   Reply r;
-  r.to = peers_[slot];
+  r.to = to;
   r.len = static_cast<uint8_t>(std::min(text.size(), kMaxUdpReply));
   std::memcpy(r.text, text.data(), r.len);
   if (r.len == kMaxUdpReply) r.text[kMaxUdpReply - 1] = '\n';
   replies_.push_back(r);
 }
 
-void UdpIntake::reply_marked(uint32_t slot, const ExactlyOnce::Outcome& o) {
+void UdpIntake::reply_marked(const SockAddr& to, const ExactlyOnce::Outcome& o) {
   std::string reason;
   if (o.refused_mask)
     reason = o.refusal.ok() ? "refused" : note_error_reason(o.refusal, cfg_.max_note);
-  reply(slot, format_marked_reply(
+  reply_to(to, format_marked_reply(
                   {MarkedReply::Kind::ok, o.first, o.count, o.seq, o.refused_mask, reason}));
 }
 
-void UdpIntake::end_turn(bool committed, uint64_t first_seq) {
-  for (Waiting& w : waiting_) {
+void UdpIntake::seal() {
+  assert(sealed_.empty());
+  for (const Waiting& w : waiting_) sealed_.push_back({w, peers_[w.slot]});
+  waiting_.clear();
+  notes_.clear();
+  used_ = 0;
+}
+
+void UdpIntake::end_commit(bool committed, uint64_t first_seq) {
+  for (Sealed& s : sealed_) {
+    Waiting& w = s.w;
     if (!committed) {
       stats_.refuse(Refusal::store_unavailable);
       if (w.kind == Waiting::Kind::plain)
-        reply(w.slot, "ERR store unavailable\n");
+        reply_to(s.to, "ERR store unavailable\n");
       else
-        reply(w.slot, format_marked_reply({MarkedReply::Kind::err, w.outcome.first, 0, 0, 0,
-                                           std::string(kReasonStoreUnavailable)}));
+        reply_to(s.to, format_marked_reply({MarkedReply::Kind::err, w.outcome.first, 0, 0, 0,
+                                            std::string(kReasonStoreUnavailable)}));
       continue;
     }
     switch (w.kind) {
@@ -240,7 +251,7 @@ void UdpIntake::end_turn(bool committed, uint64_t first_seq) {
         char buf[32] = {'O', 'K', ' '};  // "OK <seq>\n" (to_chars: no locale, no printf)
         char* end = std::to_chars(buf + 3, buf + sizeof buf - 1, first_seq + w.first_note).ptr;
         *end++ = '\n';
-        reply(w.slot, std::string_view(buf, static_cast<size_t>(end - buf)));
+        reply_to(s.to, std::string_view(buf, static_cast<size_t>(end - buf)));
         ++stats_.udp_notes_accepted;
         break;
       }
@@ -248,17 +259,15 @@ void UdpIntake::end_turn(bool committed, uint64_t first_seq) {
         w.outcome.seq = w.stored ? first_seq + w.first_note : 0;
         once_.settle(w.client_id, w.outcome);
         stats_.udp_notes_accepted += w.stored;
-        reply_marked(w.slot, w.outcome);
+        reply_marked(s.to, w.outcome);
         break;
       case Waiting::Kind::duplicate:
-        reply_marked(w.slot, once_.recall(w.client_id, w.outcome.first, w.outcome.count));
+        reply_marked(s.to, once_.recall(w.client_id, w.outcome.first, w.outcome.count));
         break;
     }
   }
   once_.end_turn(committed);
-  waiting_.clear();
-  notes_.clear();
-  used_ = 0;
+  sealed_.clear();
   if (gso_ != Gso::off) grouper_.group(replies_, std::max(grouped_, reply_head_));
   grouped_ = replies_.size();
   flush_replies();

@@ -1,6 +1,8 @@
 // udp_intake.hpp — UdpIntake: the UDP socket. Reads a turn's datagrams in batches
-// (recvmmsg), validates them in place, queues accepted notes for the turn's commit, and after
-// the commit sends every reply with sendmmsg: replies of the turn to one peer with one length
+// (recvmmsg), validates them in place, queues accepted notes for the next commit (while one
+// is in flight under --fsync always they gather in the free receive slots: seal() sets the
+// written commit's datagrams aside), and when that commit ended sends every reply with
+// sendmmsg (refusals go at once): replies to one peer with one length
 // go as one GSO message (UDP_SEGMENT; grouping in reply_batch.hpp), the rest one by one.
 // If the kernel refuses UDP_SEGMENT (EIO, EINVAL, ENOPROTOOPT), replies go one by one from
 // then on (logged, STATS udp_gso_fallback 1). Test switch, environment DAILYNETD_GSO: "off"
@@ -42,11 +44,20 @@ class UdpIntake {
   // Reads datagrams until the socket is empty or the turn's budget is spent. Returns true
   // when it stopped at the budget (more may be waiting).
   bool read_turn(int64_t now_ms);
-  // The notes accepted this turn, to commit in this order; views stay valid until end_turn.
+  // Room for more datagrams before the next commit (kTurnBudget receive slots). While a
+  // commit is in flight the slots fill up, and the loop stops reading until it ends.
+  bool has_room() const noexcept { return used_ < kTurnBudget; }
+  // The notes accepted since the last seal(), to commit in this order; views stay valid
+  // until seal().
   const std::vector<NoteToAppend>& notes() const noexcept { return notes_; }
-  // After the commit attempt: queue every reply of the turn, settle or roll back the
-  // exactly-once table, try to send, and reset for the next turn.
-  void end_turn(bool committed, uint64_t first_seq);
+  // Once those notes are written (or refused): the datagrams waiting for that commit keep
+  // their peers and outcomes aside, and the receive slots are free for the next reads.
+  // Precondition: the previous sealed commit was ended (end_commit).
+  void seal();
+  // After the sealed commit ended (written and, under --fsync always, both files synced; or
+  // refused): queue every reply of its datagrams, settle or roll back the exactly-once table,
+  // try to send.
+  void end_commit(bool committed, uint64_t first_seq);
   // Sends queued replies (sendmmsg) until done or the socket is full.
   void flush_replies();
   bool replies_pending() const noexcept { return reply_head_ < replies_.size(); }
@@ -60,14 +71,19 @@ class UdpIntake {
     uint64_t client_id = 0;
     ExactlyOnce::Outcome outcome;  // marked, duplicate: the run (seq set after the commit)
   };
+  struct Sealed {  // a datagram waiting for the commit in flight: its peer kept
+    Waiting w;
+    SockAddr to;
+  };
   enum class Gso : uint8_t { on, off, refuse };
 
   void on_datagram(uint32_t slot, size_t len, bool truncated, int64_t now_ms);
   void log_not_allowed(const SockAddr& peer, int64_t now_ms);
   void on_marked(uint32_t slot, std::string_view data, int64_t now_ms);
-  void reply_marked(uint32_t slot, const ExactlyOnce::Outcome& o);
+  void reply_marked(const SockAddr& to, const ExactlyOnce::Outcome& o);
   void count_refusal(NoteError e) noexcept;
-  void reply(uint32_t slot, std::string_view text);
+  void reply(uint32_t slot, std::string_view text) { reply_to(peers_[slot], text); }
+  void reply_to(const SockAddr& to, std::string_view text);
   struct Batch;
   void fill_batch(Batch& b);  // the next replies from reply_head_, grouped ones as GSO
   int send_batch(mmsghdr* msgs, unsigned n);
@@ -88,9 +104,10 @@ class UdpIntake {
   std::vector<SockAddr> peers_;        // per slot
   std::vector<char> addr_text_;        // per slot, 64 bytes: the peer as "IP:PORT"
   std::vector<uint8_t> addr_len_;
-  size_t used_ = 0;                    // slots filled this turn
+  size_t used_ = 0;                    // slots filled since the last seal()
   std::vector<NoteToAppend> notes_;
   std::vector<Waiting> waiting_;
+  std::vector<Sealed> sealed_;         // the datagrams of the commit being made
   std::vector<Reply> replies_;
   size_t reply_head_ = 0;
   size_t grouped_ = 0;  // replies_ below this were grouped already

@@ -4,8 +4,10 @@
 # not see a missing fdatasync; this test reads the order of system calls instead. It runs the
 # real bin/dailynetd under `strace -f -y -tt` in each --fsync mode, sends plain and marked
 # notes (bash /dev/udp and `dailynet send`), stops it, and checks the record up to SIGTERM:
-#   always    no reply carrying OK leaves before an fdatasync of every store file (notes.log,
-#             notes.chk) written since its last fdatasync;
+#   always    no reply carrying OK leaves before an fdatasync that started after every write
+#             to each store file (notes.log, notes.chk) has returned 0 — the fdatasyncs run on
+#             the sync thread (strace -f: "<unfinished ...>" then "<... fdatasync resumed>"),
+#             so a sync counts when it returns, for the writes made before it started;
 #   everysec  every store write is followed by an fdatasync of that file within 2.5 s (the
 #             promise is "within a second"; the margin is for a loaded machine);
 #   never     no fdatasync or fsync of a store file at all.
@@ -102,7 +104,9 @@ run_mode() {
   return 0
 }
 
-# check MODE — reads the trace up to SIGTERM; prints nothing when the order holds.
+# check MODE — reads the trace up to SIGTERM; prints nothing when the order holds. Lines
+# start with the thread id (strace -f), then the time. Per file: gen counts its writes,
+# clean the writes covered by a returned fdatasync, at[g] when write g happened.
 check() {
   awk -v mode="$1" '
     function file_of(line) {
@@ -115,10 +119,26 @@ check() {
       split(f[2], t, ":")
       return t[1] * 3600 + t[2] * 60 + t[3]
     }
+    function synced(f, g, line) {
+      if (mode == "everysec" && gen[f] > clean[f] && g > clean[f] && stamp(line) - at[f, clean[f] + 1] > 2.5) {
+        printf "%s written at %.3f, synced %.3f s later\n", f, at[f, clean[f] + 1], stamp(line) - at[f, clean[f] + 1]
+        bad++
+      }
+      if (g > clean[f]) clean[f] = g
+    }
     /--- SIGTERM/ { exit }
+    /<\.\.\. (fdatasync|fsync) resumed>/ {
+      if ($1 in pending) {
+        split(pending[$1], p, SUBSEP)
+        if ($0 ~ / = 0$/) synced(p[1], p[2], $0)
+        delete pending[$1]
+      }
+      next
+    }
     /(pwrite64|pwritev|write|writev)\(/ && file_of($0) != "" && !/\(.*\) = -1/ {
       f = file_of($0)
-      if (!(f in dirty)) dirty[f] = stamp($0)
+      gen[f]++
+      at[f, gen[f]] = stamp($0)
       writes++
       next
     }
@@ -126,21 +146,22 @@ check() {
       f = file_of($0)
       syncs++
       if (mode == "never") { print "fdatasync under --fsync never: " $0; bad++ }
-      if ((f in dirty) && mode == "everysec" && stamp($0) - dirty[f] > 2.5) {
-        printf "%s written at %.3f, synced %.3f s later\n", f, dirty[f], stamp($0) - dirty[f]
-        bad++
-      }
-      delete dirty[f]
+      if ($0 ~ /<unfinished \.\.\.>/) pending[$1] = f SUBSEP gen[f]
+      else if ($0 ~ / = 0$/) synced(f, gen[f], $0)
       next
     }
-    /(sendto|sendmsg|sendmmsg)\(/ && /"OK / {
+    # A send shows its data on the line that has it: the call, or its "resumed" line when
+    # strace cut it (a thread ran meanwhile).
+    /(sendto|sendmsg|sendmmsg)(\(| resumed>)/ && /"OK / {
       oks++
       if (mode == "always")
-        for (f in dirty) { print "OK sent before fdatasync of " f ": " $0; bad++ }
+        for (f in gen)
+          if (gen[f] > clean[f]) { print "OK sent before an fdatasync of " f " returned: " $0; bad++ }
     }
     END {
       if (mode == "everysec")
-        for (f in dirty) { print f " written and not synced before the stop"; bad++ }
+        for (f in gen)
+          if (gen[f] > clean[f]) { print f " written and not synced before the stop"; bad++ }
       printf "writes=%d syncs=%d oks=%d\n", writes, syncs, oks > "/dev/stderr"
       exit bad > 0
     }' "$tmp/$1/trace"

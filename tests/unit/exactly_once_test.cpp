@@ -226,6 +226,39 @@ TEST_CASE("exactly-once: end_turn(false) undoes the turn's takes, end_turn(true)
   CHECK(x.size() == 2);
 }
 
+TEST_CASE("exactly-once: a pipelined commit: takes read while one is in flight") {
+  ExactlyOnce x;
+  store_run(x, 1, 1, 2, 1);  // messages 1, 2 stored as seqs 1, 2
+  // Commit A takes 3..4 of client 1; while it is in flight B takes 5..6 of client 1 and 1 of
+  // client 2; a retry of 3..4 is a duplicate (answered after A settles).
+  REQUIRE(x.admit(1, 1, 3, 2).kind == Kind::take);
+  x.take(1, 5);
+  REQUIRE(x.admit(1, 1, 5, 2).kind == Kind::take);
+  x.take(1, 7);
+  REQUIRE(x.admit(2, 1, 1, 1).kind == Kind::take);
+  x.take(2, 2);
+  CHECK(x.admit(1, 1, 3, 2).kind == Kind::duplicate);
+  SUBCASE("A fails: its takes and B's are undone (B is refused with it)") {
+    x.end_turn(false);
+    CHECK(x.admit(1, 1, 3, 2).kind == Kind::take);
+    CHECK(x.admit(1, 1, 3, 2).from == 3);
+    CHECK(x.admit(1, 1, 5, 1).kind == Kind::wait);
+    CHECK(x.admit(2, 1, 1, 1).kind == Kind::take);
+  }
+  SUBCASE("A settles, then B fails: only B's takes are undone") {
+    x.settle(1, Outcome{3, 2, 3, 0, {}});
+    x.end_turn(true);
+    CHECK(x.recall(1, 3, 2).seq == 3);
+    CHECK(x.admit(1, 1, 5, 2).kind == Kind::duplicate);  // still B's, in flight
+    x.end_turn(false);
+    CHECK(x.admit(1, 1, 3, 2).kind == Kind::duplicate);
+    ExactlyOnce::Admission a = x.admit(1, 1, 5, 2);
+    CHECK(a.kind == Kind::take);
+    CHECK(a.from == 5);
+    CHECK(x.admit(2, 1, 1, 1).kind == Kind::take);
+  }
+}
+
 TEST_CASE("exactly-once: the table is bounded, least recently used ids go first") {
   ExactlyOnce x;
   for (uint64_t id = 1; id <= ExactlyOnce::kMaxClients; ++id) x.admit(id, 1, 1, 1);

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <sys/resource.h>
+#include <sys/select.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -191,6 +192,63 @@ TEST_CASE("store: everysec and never leave the store dirty until sync") {
   REQUIRE(s.append({note("c")}, FsyncMode::always, err));
   CHECK_FALSE(s.dirty());
   CHECK(s.count() == 3);
+}
+
+TEST_CASE("store: a pipelined commit is neither counted nor readable until finish_append") {
+  TempDir t;
+  make_three(t.path);
+  RecoveryReport rep;
+  std::string err;
+  {
+    Store s;
+    REQUIRE(open_store(s, t.path, rep, err));
+    const uint64_t log0 = s.bytes();
+    REQUIRE(s.start_sync_thread(err));
+    REQUIRE(s.sync_fd() >= 0);
+    CHECK_FALSE(s.in_flight());
+    REQUIRE(s.begin_append({}, err));  // nothing to commit: nothing in flight
+    CHECK_FALSE(s.in_flight());
+    NoteToAppend four = note("four", 4000), five = note("five", 4000);
+    REQUIRE(s.begin_append({four, five}, err));
+    CHECK(s.in_flight());
+    // Written, not published: readers see the three notes, the file holds five.
+    CHECK(s.count() == 3);
+    CHECK(s.bytes() == log0);
+    CHECK(s.readable_end() == log0);
+    CHECK(s.last_seq() == 3);
+    CHECK(file_size(t.path + "/notes.log") ==
+          log0 + line_for(4, four).size() + line_for(5, five).size());
+    std::string what;
+    CHECK(s.check_files(what));  // the sizes written include the commit in flight
+    REQUIRE(s.finish_append(err));
+    CHECK_FALSE(s.in_flight());
+    CHECK_FALSE(s.sync_ended());
+    CHECK_FALSE(s.dirty());
+    CHECK(s.count() == 5);
+    CHECK(s.seq_at(4) == 5);
+    CHECK(s.next_seq() == 6);
+    CHECK(s.bytes() == file_size(t.path + "/notes.log"));
+    CHECK(s.check_files(what));
+    // A second one, collected after the thread said so (eventfd readable).
+    REQUIRE(s.begin_append({note("six", 5000)}, err));
+    for (int i = 0; i < 2000 && !s.sync_ended(); ++i) ::usleep(5000);
+    REQUIRE(s.sync_ended());
+    fd_set r;
+    FD_ZERO(&r);
+    FD_SET(s.sync_fd(), &r);
+    timeval tv{0, 0};
+    CHECK(::select(s.sync_fd() + 1, &r, nullptr, nullptr, &tv) == 1);
+    REQUIRE(s.finish_append(err));
+    FD_ZERO(&r);
+    FD_SET(s.sync_fd(), &r);
+    CHECK(::select(s.sync_fd() + 1, &r, nullptr, nullptr, &tv) == 0);  // cleared
+    CHECK(s.count() == 6);
+  }  // stopped (the thread joined): every commit is there at the next open, none torn
+  Store again;
+  REQUIRE(open_store(again, t.path, rep, err));
+  CHECK(again.count() == 6);
+  CHECK(rep.torn_bytes == 0);
+  CHECK(recovered[5].line + "\n" == line_for(6, note("six", 5000)));
 }
 
 TEST_CASE("store: reopen finds the same notes and next_seq continues") {
