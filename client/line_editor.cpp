@@ -7,6 +7,7 @@
 
 #include "../common/utf8.hpp"
 #include "format.hpp"
+#include "grapheme.hpp"
 
 namespace client {
 
@@ -252,9 +253,13 @@ void LineBuffer::insert(std::string_view s) {
   cursor_ += s.size();
 }
 
+void LineBuffer::left() noexcept { cursor_ = prev_grapheme(text_, cursor_); }
+
+void LineBuffer::right() noexcept { cursor_ = next_grapheme(text_, cursor_); }
+
 bool LineBuffer::backspace() {
   if (cursor_ == 0) return false;
-  size_t p = prev_char(text_, cursor_);
+  size_t p = prev_grapheme(text_, cursor_);
   text_.erase(p, cursor_ - p);
   cursor_ = p;
   return true;
@@ -262,7 +267,7 @@ bool LineBuffer::backspace() {
 
 bool LineBuffer::del() {
   if (cursor_ >= text_.size()) return false;
-  text_.erase(cursor_, next_char(text_, cursor_) - cursor_);
+  text_.erase(cursor_, next_grapheme(text_, cursor_) - cursor_);
   return true;
 }
 

@@ -4,7 +4,8 @@
 //  * InputDecoder: terminal input bytes -> keys (UTF-8 characters, control keys, CSI `ESC [`
 //    and SS3 `ESC O` sequences for cursor keys, Home/End/Delete) and bracketed-paste blocks
 //    (`ESC [200~` ... `ESC [201~`, xterm's "bracketed paste" mode) delivered whole;
-//  * LineBuffer: the line being typed, with a cursor that moves by UTF-8 character;
+//  * LineBuffer: the line being typed, with a cursor that moves by user-perceived character
+//    (a grapheme cluster, grapheme.hpp: a ZWJ emoji, a flag, a letter with its accents);
 //  * Recall: Up/Down through earlier lines, the line being typed kept as a draft;
 //  * display_width() / render_line(): columns per character (wcwidth; a CJK character or an
 //    emoji takes two) and the escape sequence that redraws a prompt plus a line that wraps
@@ -84,7 +85,8 @@ size_t prev_char(std::string_view s, size_t i) noexcept;
 int char_width(std::string_view ch) noexcept;
 int display_width(std::string_view s) noexcept;
 
-// The line being typed: UTF-8 bytes and a cursor (a byte offset on a character boundary).
+// The line being typed: UTF-8 bytes and a cursor (a byte offset on a grapheme boundary).
+// Left/Right, Backspace and Delete step over one grapheme cluster (grapheme.hpp).
 class LineBuffer {
  public:
   const std::string& text() const noexcept { return text_; }
@@ -95,8 +97,8 @@ class LineBuffer {
   void insert(std::string_view s);
   bool backspace();  // false when there was nothing before the cursor
   bool del();        // false when there was nothing under the cursor
-  void left() noexcept { cursor_ = prev_char(text_, cursor_); }
-  void right() noexcept { cursor_ = next_char(text_, cursor_); }
+  void left() noexcept;
+  void right() noexcept;
   void home() noexcept { cursor_ = 0; }
   void end() noexcept { cursor_ = text_.size(); }
   void word_left() noexcept;
