@@ -335,6 +335,10 @@ void render_clients(const std::vector<std::string>& lines, Format format, bool t
                     hosts ? safe(f[4]) : std::string()});
   }
   if (format == Format::json) return;
+  if (rows.empty()) {  // a heading alone would not say whether it is CLIENT or HOST
+    out += "no notes yet\n";
+    return;
+  }
   size_t aw = 6, nw = 5, fw = 19, lw = 19;
   for (const Row& r : rows) {
     aw = std::max(aw, r.addr.size());

@@ -76,7 +76,8 @@ class NotePrinter {
 // CLIENTS reply lines ("ADDR\tNOTES\tFIRST\tLAST", END excluded) in the chosen format;
 // CLIENTS HOSTS lines carry a fifth field, PORTS ("ports" in json, a PORTS column in text).
 // color (text only): the heading dim, the addresses in the sender colour. names (text
-// only): addresses shown as names where there is one.
+// only): addresses shown as names where there is one. No lines: "no notes yet" in text,
+// nothing in tsv and json.
 void render_clients(const std::vector<std::string>& lines, Format format, bool terminal,
                     std::string& out, bool color = false, const NameOf& names = {});
 // STATS reply lines ("name value", END excluded) in the chosen format.

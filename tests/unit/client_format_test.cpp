@@ -124,6 +124,16 @@ TEST_CASE("format: clients and stats in each format") {
   CHECK(out ==
         "{\"addr\":\"127.0.0.1:5000\",\"notes\":3,\"first\":\"2026-11-24T08:15:30.123Z\","
         "\"last\":\"2026-11-24T08:16:30.123Z\"}\n");
+  // No notes yet (clients --hosts on an empty store): one line saying so, never a bare
+  // heading that names the wrong column (CLIENT for --hosts).
+  out.clear();
+  render_clients({}, Format::text, true, out);
+  CHECK(out == "no notes yet\n");
+  for (Format f : {Format::tsv, Format::json}) {
+    out.clear();
+    render_clients({}, f, false, out);
+    CHECK(out.empty());
+  }
   std::vector<std::string> stats = {"notes_stored 12", "last_seq 12"};
   out.clear();
   render_stats(stats, Format::json, false, out);
