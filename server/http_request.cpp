@@ -210,11 +210,22 @@ Parsed parse_request(std::string_view buf, size_t max_body) {
   std::optional<std::string_view> conn = r.header("Connection");
   r.keep_alive = r.minor == 1 ? !(conn && has_token(*conn, "close"))
                               : (conn && has_token(*conn, "keep-alive"));
-  if (buf.size() - next < r.content_length) return {};
+  if (buf.size() - next < r.content_length) {
+    p.head_bytes = next;  // the head is here, the body not yet (Expect: 100-continue)
+    return p;
+  }
   r.body = buf.substr(next, r.content_length);
   p.consumed = next + r.content_length;
   p.status = ParseStatus::complete;
   return p;
+}
+
+Expectation expectation(const Request& r) noexcept {
+  std::optional<std::string_view> e = r.header("Expect");
+  if (!e || r.minor == 0) return Expectation::none;
+  return iequals(*e, "100-continue") && r.header_count("Expect") == 1
+             ? Expectation::continue_100
+             : Expectation::unsupported;
 }
 
 std::optional<std::string> url_decode(std::string_view s) {

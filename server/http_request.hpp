@@ -57,8 +57,12 @@ enum class ParseStatus { incomplete, complete, error };
 
 struct Parsed {
   ParseStatus status = ParseStatus::incomplete;
-  Request request;    // complete: views into the parsed buffer
+  Request request;    // complete, or incomplete with head_bytes > 0: views into the buffer
   size_t consumed = 0;  // complete: bytes of this request (skipped empty lines included)
+  // incomplete: the bytes of the request head when it is all here and only the body is
+  // missing (request then holds the head, body empty), so that an `Expect: 100-continue`
+  // can be answered; 0 while the head itself is incomplete.
+  size_t head_bytes = 0;
   int error_status = 0;  // error: 400, 411, 413, 431 or 505 (the connection closes after it)
   std::string error;     // error: one line for the person, e.g. "header line without ':'"
 };
@@ -70,6 +74,12 @@ struct Parsed {
 // obsolete line folding, a header without ':' or with space before it, control characters,
 // a missing Host in HTTP/1.1, a second Host (400), other HTTP versions (505).
 Parsed parse_request(std::string_view buf, size_t max_body);
+
+// What a request's Expect header asks (RFC 9110 §10.1.1): nothing (no header, or HTTP/1.0,
+// whose expectations are ignored), `100-continue` (answer "100 Continue" before reading the
+// body), or something else (417 Expectation Failed).
+enum class Expectation { none, continue_100, unsupported };
+Expectation expectation(const Request& r) noexcept;
 
 // ---- query strings --------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ const char* status_text(int s) noexcept {
     case 405: return "Method Not Allowed";
     case 411: return "Length Required";
     case 413: return "Content Too Large";
+    case 417: return "Expectation Failed";
     case 421: return "Misdirected Request";
     case 422: return "Unprocessable Content";
     case 429: return "Too Many Requests";
@@ -145,13 +146,30 @@ void HttpSession::on_input(SessionContext& ctx, Buffer& in, Buffer& out, size_t 
     http::Parsed p = http::parse_request(in.view(), max_body(ctx.cfg));
     if (p.status == http::ParseStatus::incomplete) {
       if (partial_since_ms_ < 0) partial_since_ms_ = now_ms;
-      return;
+      if (p.head_bytes == 0) return;
+      // The head is in, the body not: a client that sent `Expect: 100-continue` waits for
+      // this before sending it (RFC 9110 §10.1.1; curl waits 1 s, others for ever). Any
+      // other expectation is refused below at once, without waiting for the body.
+      http::Expectation e = http::expectation(p.request);
+      if (e == http::Expectation::continue_100 && !continue_sent_) {
+        out.append("HTTP/1.1 100 Continue\r\n\r\n");
+        continue_sent_ = true;
+      }
+      if (e != http::Expectation::unsupported) return;
     }
     partial_since_ms_ = -1;
+    continue_sent_ = false;
     if (p.status == http::ParseStatus::error) {
       keep_alive_ = false;
       head_only_ = false;  // a HEAD before it does not make this error bodiless
       error(ctx, out, p.error_status, p.error, true);
+      in.clear();
+      return;
+    }
+    if (http::expectation(p.request) == http::Expectation::unsupported) {
+      keep_alive_ = false;  // its body, if any, is never read: the connection ends here
+      head_only_ = false;
+      error(ctx, out, 417, "only Expect: 100-continue is supported", true);
       in.clear();
       return;
     }

@@ -117,6 +117,7 @@ class HttpSession {
   bool chunked_ = false;     // /notes over HTTP/1.1
   bool keep_alive_ = true;   // of the request being answered
   int64_t partial_since_ms_ = -1;  // when the unfinished request in `in` began arriving
+  bool continue_sent_ = false;     // "100 Continue" went out for the unfinished request
   int64_t last_event_ms_ = 0;      // SSE: last bytes produced
   std::optional<HistoryCursor> cursor_;  // the running /notes or /events
 };

@@ -262,3 +262,52 @@ TEST_CASE("http POST: SIGTERM commits every POST received, also those pipelined 
   CHECK(bodies == std::vector<std::string>{"{\"seq\":1}\n", "{\"seq\":2}\n", "{\"seq\":3}\n"});
   CHECK(stored_texts(s) == std::vector<std::string>{"one", "two", "three"});
 }
+
+TEST_CASE("http POST: Expect: 100-continue gets 100 Continue before the body; other "
+          "expectations 417, nothing stored; HTTP/1.0 ignores it (RFC 9110 10.1.1)") {
+  ServerProcess s;
+  REQUIRE(s.started());
+  const std::string body = text_body("after the interim response");
+  const std::string request = httpc::post(body, s.tcp_port(), {"Expect: 100-continue"});
+  const std::string head = request.substr(0, request.size() - body.size());
+  // The head alone: the server answers "100 Continue" and waits for the body.
+  Conn c(s.tcp_port());
+  REQUIRE(c.send(head));
+  CHECK(c.read_until("\r\n\r\n") == "HTTP/1.1 100 Continue\r\n\r\n");
+  REQUIRE(c.send(body));
+  auto r = c.response();
+  REQUIRE(r);
+  CHECK(r->status == 201);
+  CHECK(r->body == "{\"seq\":1}\n");
+  // Keep-alive: the next request on the same connection gets its own 100 Continue.
+  const std::string body2 = text_body("second");
+  const std::string req2 = httpc::post(body2, s.tcp_port(), {"Expect: 100-Continue"});
+  REQUIRE(c.send(req2.substr(0, req2.size() - body2.size())));
+  CHECK(c.read_until("\r\n\r\n") == "HTTP/1.1 100 Continue\r\n\r\n");
+  REQUIRE(c.send(body2));
+  auto r2 = c.response();
+  REQUIRE(r2);
+  CHECK(r2->status == 201);
+  // HTTP/1.0: the expectation is ignored, so the first thing back is the final response.
+  std::string v10 = head;
+  v10.replace(v10.find("HTTP/1.1"), 8, "HTTP/1.0");
+  Conn old(s.tcp_port());
+  REQUIRE(old.send(v10));
+  REQUIRE(old.send(body));
+  auto r3 = old.response();
+  REQUIRE(r3);
+  CHECK(r3->status == 201);
+  // Any other expectation: 417 at once (the body is never waited for), then a close.
+  Conn odd(s.tcp_port());
+  REQUIRE(odd.send(httpc::get("/notes", s.tcp_port(),
+                              {"Content-Type: application/json", "Content-Length: 40",
+                               "Expect: 200-ok"}, "POST")));
+  auto r4 = odd.response();
+  REQUIRE(r4);
+  CHECK(r4->status == 417);
+  CHECK(r4->header("connection") == "close");
+  CHECK(r4->body.find("only Expect: 100-continue") != std::string::npos);
+  CHECK(odd.closed());
+  CHECK(stored_texts(s) == std::vector<std::string>{"after the interim response", "second",
+                                                    "after the interim response"});
+}
