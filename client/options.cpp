@@ -153,7 +153,18 @@ ParseResult parse_command_line(int argc, char** argv, const EnvLookup& env, int6
     if (c == 'n') c = kOptNumeric;
     if (c == 'v') c = kOptVerbose;
     if (c == 'V') c = kOptVersion;
-    if (c >= kOptHost && c < kOptEnd) seen[c - kOptHost] = true;
+    if (c >= kOptHost && c < kOptEnd) {
+      // A filter given twice would be one the server refuses (each FILTERS word once), or
+      // one silently lost: a usage error here.
+      bool filter = c == kOptFrom || c == kOptSince || c == kOptUntil || c == kOptLast ||
+                    c == kOptGrep;
+      if (filter && seen[c - kOptHost]) {
+        for (const OptInfo& info : kOptInfo)
+          if (info.id == c) fail(std::string(info.name) + " given twice (each filter once)");
+        return r;
+      }
+      seen[c - kOptHost] = true;
+    }
     switch (c) {
       case 1:
         if (!command_set) {

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../../client/interactive.hpp"
@@ -100,6 +101,19 @@ TEST_CASE("options: history filters and their checks") {
   CHECK(parse({"clients", "--last", "3"}).error == "option --last does not apply to clients");
   CHECK(parse({"send", "--from", "1.2.3.4"}).error == "option --from does not apply to send");
   CHECK(parse({"clients", "--print-seq"}).error == "option --print-seq does not apply to clients");
+}
+
+TEST_CASE("options: a filter given twice is a usage error, not one silently lost") {
+  const std::vector<std::pair<std::string, std::string>> given = {
+      {"--since", "1"}, {"--until", "2026-11-30"}, {"--last", "2"}, {"--grep", "x"},
+      {"--from", "10.0.0.1"}};
+  for (const auto& [opt, v] : given) {
+    CAPTURE(opt);
+    auto r = parse({"history", opt, v, opt, v});
+    CHECK_FALSE(r.ok());
+    CHECK(r.error == opt + " given twice (each filter once)");
+  }
+  CHECK(parse({"history", "--since", "1", "--until", "2026-11-30"}).ok());  // two filters
 }
 
 TEST_CASE("options: usage errors name what is wrong") {
