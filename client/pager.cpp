@@ -1,5 +1,6 @@
 // pager.cpp — the pager of the interactive session (interactive.hpp): $PAGER or less, fed
-// through a pipe like git log does, opened at the newest note (`less +G`).
+// through a pipe like git log does, opened at the newest note when it is less (`less +G`);
+// the tail of what it was given is kept, for a pager that could not run or starts at the top.
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,6 +30,17 @@ std::string pager_at_newest(const std::string& command) {
   return program == "less" ? command + " +G" : command;
 }
 
+std::string_view last_lines(std::string_view text, size_t n) noexcept {
+  if (n == 0) return {};
+  size_t end = text.size();
+  if (end > 0 && text[end - 1] == '\n') --end;  // the last line's own end
+  size_t from = end;
+  for (size_t lines = 0; from > 0; --from) {
+    if (text[from - 1] == '\n' && ++lines == n) break;
+  }
+  return text.substr(from);
+}
+
 bool Pager::start(const std::string& command) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return false;
@@ -48,6 +60,7 @@ bool Pager::start(const std::string& command) {
   pid_ = pid;
   fd_ = fds[1];
   broken_ = false;
+  kept_.clear();
   struct sigaction ign {};
   ign.sa_handler = SIG_IGN;
   sigemptyset(&ign.sa_mask);
@@ -57,6 +70,12 @@ bool Pager::start(const std::string& command) {
 }
 
 void Pager::write(std::string_view text) {
+  if (text.size() >= kKeepBytes) {
+    kept_.assign(text.substr(text.size() - kKeepBytes));
+  } else {
+    if (kept_.size() + text.size() > 2 * kKeepBytes) kept_.erase(0, kept_.size() - kKeepBytes);
+    kept_.append(text);
+  }
   if (fd_ < 0 || broken_) return;
   if (!write_all(fd_, text)) broken_ = true;  // EPIPE: the pager was quit early
 }

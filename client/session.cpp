@@ -79,6 +79,8 @@ int Session::show_history() {
   // is longer than the screen it goes into the pager, which opens at the newest note.
   std::string pager_cmd = o_.no_pager ? std::string() : pager_command();
   bool may_page = tty_out_ && rows_ > 0 && !pager_cmd.empty();
+  const std::string paged_cmd = pager_at_newest(pager_cmd);
+  const bool at_newest = paged_cmd != pager_cmd;  // less +G; other pagers open at the top
   Pager pager;
   std::string text;
   size_t screen = 0, counted = 0;  // rows of text[0, counted)
@@ -93,7 +95,7 @@ int Session::show_history() {
     counted = text.size();
     if (screen + 2 < static_cast<size_t>(rows_)) return;  // it fits, with the closing lines
     tty_.leave_raw();  // the pager has the terminal
-    if (!pager.start(pager_at_newest(pager_cmd))) {
+    if (!pager.start(paged_cmd)) {
       tty_.enter_raw();
       may_page = false;
       return;
@@ -142,10 +144,29 @@ int Session::show_history() {
   if (rc == kExitOk) page_if_long();
   // less -F quits at once when it all fits: then there is nothing to say about the pager.
   bool paged = pager.running() && screen + 1 >= static_cast<size_t>(rows_);
+  // The newest notes that fit above the closing lines and the prompt.
+  const size_t newest_rows = static_cast<size_t>(std::max(1, rows_ - 4));
+  std::string hint;
   if (pager.running()) {
     pager.write(text);
-    if (!pager.finish()) report("pager '" + pager_cmd + "' could not run; try --no-pager");
+    bool ran = pager.finish();
     tty_.enter_raw();
+    if (!ran) {
+      // The shell found no such command: the newest notes here instead, said in one line.
+      report("pager '" + pager_cmd + "' could not run (exit 127: not found?); the newest notes "
+             "are shown here (--no-pager shows all; PAGER=less opens at the newest)");
+      write_all(1, pager.tail(newest_rows));
+      paged = false;
+    } else if (paged && !at_newest) {
+      // A pager that can not be told to open at the end showed the oldest first: the newest
+      // notes go below it, so that they are on the screen when it is gone.
+      write_all(1, pager.tail(newest_rows));
+      hint = "(above: the newest notes; $PAGER opened at the oldest: PAGER=less opens at "
+             "the newest)";
+    } else if (paged) {
+      hint = "(the pager opened at the newest note: b or PgUp there goes back; all notes: "
+             "dailynet history | less)";
+    }
   } else {
     write_all(1, text);
   }
@@ -156,10 +177,7 @@ int Session::show_history() {
                                : group_thousands(n) + (n == 1 ? " note" : " notes");
   if (!to_wire(o_.filters).empty()) closing += " selected by the filters";
   std::string s;
-  if (paged)
-    append_colored(s, color_, kSgrDim,
-                   "(the pager opened at the newest note: b or PgUp there goes back; all "
-                   "notes: dailynet history | less)\n");
+  if (!hint.empty()) append_colored(s, color_, kSgrDim, hint + "\n");
   append_colored(s, color_, kSgrDim, closing + " \u2014 type a note, or h for help");
   write_all(1, s + "\n");
   return kExitOk;

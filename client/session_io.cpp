@@ -157,7 +157,11 @@ void Session::show_output(const std::string& text) {
   Pager pager;
   if (pager.start(pager_at_newest(cmd))) {
     pager.write(text);
-    if (!pager.finish()) report("pager '" + cmd + "' could not run; try --no-pager");
+    if (!pager.finish()) {
+      report("pager '" + cmd + "' could not run (exit 127: not found?); shown here instead "
+             "(--no-pager turns the pager off)");
+      write_all(1, text);
+    }
   } else {
     write_all(1, text);
   }

@@ -1,0 +1,62 @@
+// client_tryout_test.cpp — what the second new-user tryout of the interactive session found
+// (notes/prev/tryout-client.md, 7, 7b, 8), driven through a pseudo-terminal: a pager that is
+// not less (or is not there), a server that comes back with another store, the paste question
+// over a half-typed line, a newline after SIGTERM and a crash, and plain lines (TERM=dumb):
+// acknowledgement before the next prompt, refusals worded for a line that is gone, the paste
+// question answered by a line. Loopback only; every wait bounded; processes killed by PID.
+#include <doctest/doctest.h>
+#include <signal.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "harness.hpp"
+#include "pty.hpp"
+
+using namespace harness;
+
+namespace {
+
+constexpr int kWait = 20000;  // ms: generous, the machine is shared
+
+std::vector<std::string> session(uint16_t port) { return with_port({}, port); }
+
+// Twelve lines, as one bracketed paste.
+std::string twelve_line_paste() {
+  std::string p = "\x1b[200~";
+  for (int i = 1; i <= 12; ++i) p += "pasted " + std::to_string(i) + "\n";
+  return p + "\x1b[201~";
+}
+
+}  // namespace
+
+TEST_CASE("tryout: a pager that opens at the oldest note is followed by the newest notes; one "
+          "that can not run is said once and the newest notes are shown here") {
+  TempDir dir;
+  write_notes_log(dir.path() + "/data", 200, 20);
+  ServerProcess s({}, dir.path() + "/data");
+  REQUIRE(s.started());
+  {
+    // `sed -n 1,3p` behaves like more quit on its first page: the oldest notes only.
+    PtyChild t(session(s.tcp_port()), {"PAGER=sed -n 1,3p", "NO_COLOR=1"}, 24, 80);
+    REQUIRE(t.started());
+    CHECK(t.expect("note 1 ", kWait));
+    CHECK(t.expect("note 3 ", kWait));
+    CHECK(t.expect("note 200 ", kWait));  // the newest, below what the pager showed
+    CHECK(t.expect("opened at the oldest: PAGER=less opens at the newest)", kWait));
+    CHECK(t.expect("200 notes \u2014 type a note", kWait));
+    CHECK(t.out.find("the pager opened at the newest note") == std::string::npos);
+    CHECK(t.out.find("note 100 ") == std::string::npos);  // neither paged nor in the tail
+    t.type("q\r");
+    CHECK(t.wait(kWait) == 0);
+  }
+  PtyChild t(session(s.tcp_port()), {"PAGER=no-such-pager-here", "NO_COLOR=1"}, 24, 80);
+  REQUIRE(t.started());
+  CHECK(t.expect("pager 'no-such-pager-here' could not run", kWait));
+  CHECK(t.expect("note 200 ", kWait));
+  CHECK(t.expect("200 notes \u2014 type a note", kWait));
+  CHECK(t.out.find("the pager opened at the newest note") == std::string::npos);
+  t.type("q\r");
+  CHECK(t.wait(kWait) == 0);
+}
