@@ -198,11 +198,15 @@ bool Session::wait_and_dispatch() {
   int t = sender_->next_timer_ms();
   if (t >= 0) timeout = std::min(timeout, t);
   if (decoder_.holding()) timeout = std::min(timeout, kEscapeWaitMs);
-  if (!follow_on_ && !follow_dead_)
-    timeout = std::min<int>(timeout, static_cast<int>(std::max<int64_t>(0, follow_retry_ms_ - now)));
+  auto until = [now](int64_t t) { return static_cast<int>(std::clamp<int64_t>(t - now, 0, 1000)); };
+  if (follow_state_ == FollowState::off) timeout = std::min(timeout, until(follow_retry_ms_));
+  if (follow_state_ == FollowState::connecting)
+    timeout = std::min(timeout, until(follow_deadline_ms_));
   if (!sent_at_ms_.empty()) timeout = std::min(timeout, 200);  // the pending count appears
+  const bool follow_fd = follow_state_ != FollowState::off && follow_state_ != FollowState::dead;
+  const short follow_events = follow_state_ == FollowState::connecting ? POLLOUT : POLLIN;
   pollfd p[4] = {{0, POLLIN, 0}, {tty_.wake_fd(), POLLIN, 0}, {sender_->fd(), POLLIN, 0},
-                 {follow_on_ ? follow_.fd() : -1, POLLIN, 0}};
+                 {follow_fd ? follow_.fd() : -1, follow_events, 0}};
   size_t shown_pending = pending_visible();
   int n = ::poll(p, 4, timeout);
   if (n < 0 && errno != EINTR) return false;
@@ -211,8 +215,8 @@ bool Session::wait_and_dispatch() {
   if (n > 0 && p[2].revents) sender_->on_readable();
   sender_->on_timers();
   pump_queue();
-  if (n > 0 && p[3].revents) on_follow_readable();
-  if (!follow_on_ && !follow_dead_ && mono_ms() >= follow_retry_ms_) open_follow();
+  if (follow_fd) on_follow_event(n > 0 ? p[3].revents : 0);
+  if (follow_state_ == FollowState::off && mono_ms() >= follow_retry_ms_) open_follow();
   if (n > 0 && p[0].revents) {
     if (p[0].revents & (POLLHUP | POLLERR | POLLNVAL) && !(p[0].revents & POLLIN)) return false;
     on_terminal_input();

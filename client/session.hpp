@@ -13,7 +13,8 @@
 //    line being typed is drawn again intact;
 //  * long command output goes through the pager.
 // With TERM unset or dumb, plain lines are read (no editing) and the other rules hold.
-// session.cpp: start, loop, keys; session_io.cpp: drawing, sending, FOLLOW, commands.
+// session.cpp: start, loop, keys; session_io.cpp: drawing, sending, commands;
+// session_follow.cpp: live notes (FOLLOW).
 #pragma once
 
 #include <cstdint>
@@ -34,6 +35,8 @@
 namespace client {
 
 extern const char kSessionHelp[];
+// The ADDR field of a note line "SEQ\tTIME\tADDR\tTEXT" (empty when it has none).
+std::string_view note_addr(std::string_view line) noexcept;
 // "1 note", "1,024 notes"
 std::string counted_notes(size_t n);
 
@@ -72,13 +75,18 @@ class Session {
   void flush_acks();
   size_t pending_visible() const;
   void journal_pending(bool add_pending);
+  // session_follow.cpp
   void open_follow();
+  void follow_retry();
+  void on_follow_event(short revents);
+  void on_follow_connected();
+  void on_probe_end();
   void on_follow_readable();
+  Filters after_shown() const;
   void sync();
   void who();
   void notes_from(const std::string& addr);
   void find(const std::string& text, bool today);
-  Filters after_shown() const;
   void save_recall();
 
   const Options& o_;
@@ -109,10 +117,16 @@ class Session {
   size_t max_note_ = UdpSender::kMaxNote;  // learnt from the server's "note too long"
   std::vector<std::string> ask_lines_;     // a long paste waiting for y/N
 
+  // Live notes: off (waiting to retry), connecting (non-blocking connect pending), probing
+  // (HISTORY LAST 1 sent: is it still the store we showed?), following, or dead (refused).
+  enum class FollowState { off, connecting, probing, following, dead };
   TcpClient follow_;
-  bool follow_on_ = false, follow_dead_ = false, follow_lost_said_ = false;
-  int64_t follow_retry_ms_ = 0;
+  FollowState follow_state_ = FollowState::off;
+  std::vector<SockAddr> follow_addrs_;  // resolved once
+  bool follow_lost_said_ = false;
+  int64_t follow_retry_ms_ = 0, follow_deadline_ms_ = 0;
   int follow_backoff_ms_ = 100;
+  uint64_t probe_newest_ = 0;  // the server's newest seq, as the probe said it
 
   bool leaving_ = false;
   int worst_ = kExitOk;

@@ -26,6 +26,23 @@ std::string endpoint_text(const std::string& host, uint16_t port) {
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
+Fd TcpClient::open_attempt(const SockAddr& a, int& r, std::string& error) {
+  Fd fd(::socket(a.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  r = fd.valid() && ::connect(fd.get(), a.sa(), a.len) == 0 ? 0 : errno;
+  if (r != 0 && r != EINPROGRESS) {
+    error = a.to_string() + " (TCP): " + std::strerror(r);
+    fd.reset();
+  }
+  return fd;
+}
+
+void TcpClient::connected(Fd fd, const std::string& where) {
+  int one = 1;
+  ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  fd_ = std::move(fd);
+  peer_ = where;
+}
+
 bool TcpClient::connect(const std::string& host, uint16_t port, int timeout_ms, bool verbose,
                         std::string& error) {
   fd_.reset();
@@ -37,16 +54,9 @@ bool TcpClient::connect(const std::string& host, uint16_t port, int timeout_ms, 
   for (const SockAddr& a : addrs) {
     std::string where = a.to_string();
     if (verbose) std::fprintf(stderr, "dailynet: connecting to %s (TCP)\n", where.c_str());
-    Fd fd(::socket(a.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (!fd.valid()) {
-      last_error = where + " (TCP): " + std::strerror(errno);
-      continue;
-    }
-    int r = ::connect(fd.get(), a.sa(), a.len);
-    if (r != 0 && errno != EINPROGRESS) {
-      last_error = where + " (TCP): " + std::strerror(errno);
-      continue;
-    }
+    int r = 0;
+    Fd fd = open_attempt(a, r, last_error);
+    if (!fd.valid()) continue;
     if (r != 0) {
       pollfd p{fd.get(), POLLOUT, 0};
       int64_t deadline = mono_ms() + timeout_ms;
@@ -67,15 +77,57 @@ bool TcpClient::connect(const std::string& host, uint16_t port, int timeout_ms, 
         continue;
       }
     }
-    int one = 1;
-    ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    fd_ = std::move(fd);
-    peer_ = where;
+    connected(std::move(fd), where);
     if (verbose) std::fprintf(stderr, "dailynet: connected to %s (TCP)\n", peer_.c_str());
     return true;
   }
   error = "cannot connect to " + last_error;
   return false;
+}
+
+TcpClient::Connect TcpClient::start_connect(const std::vector<SockAddr>& addrs,
+                                            std::string& error) {
+  fd_.reset();
+  buf_.clear();
+  start_ = scanned_ = 0;
+  addrs_ = addrs;
+  error = "no address";
+  return try_from(0, error);
+}
+
+// error: in, the last failure so far; out, the reason when every address failed.
+TcpClient::Connect TcpClient::try_from(size_t i, std::string& error) {
+  std::string last_error = error;
+  for (trying_ = i; trying_ < addrs_.size(); ++trying_) {
+    int r = 0;
+    Fd fd = open_attempt(addrs_[trying_], r, last_error);
+    if (!fd.valid()) continue;
+    if (r == 0) {
+      connected(std::move(fd), addrs_[trying_].to_string());
+      return Connect::done;
+    }
+    fd_ = std::move(fd);  // in progress: the caller polls it for POLLOUT
+    return Connect::pending;
+  }
+  error = "cannot connect to " + last_error;
+  return Connect::failed;
+}
+
+TcpClient::Connect TcpClient::finish_connect(std::string& error) {
+  if (!fd_.valid() || trying_ >= addrs_.size()) {
+    error = "cannot connect: no connection in progress";
+    return Connect::failed;
+  }
+  int soerr = 0;
+  socklen_t sl = sizeof soerr;
+  if (::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0) soerr = errno;
+  if (soerr == 0) {
+    connected(std::move(fd_), addrs_[trying_].to_string());
+    return Connect::done;
+  }
+  fd_.reset();
+  error = addrs_[trying_].to_string() + " (TCP): " + std::strerror(soerr);
+  return try_from(trying_ + 1, error);
 }
 
 bool TcpClient::send_line(std::string_view line, std::string& error) {

@@ -7,8 +7,10 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "../common/fd.hpp"
+#include "../common/net.hpp"
 
 namespace client {
 
@@ -24,6 +26,14 @@ class TcpClient {
   // verbose: each attempt is reported on stderr.
   bool connect(const std::string& host, uint16_t port, int timeout_ms, bool verbose,
                std::string& error);
+  // The same without waiting, for a poll() loop that must not freeze (the interactive
+  // session's FOLLOW): tries addrs in turn; done (connected), pending (poll fd() for POLLOUT,
+  // then call finish_connect()) or failed (error says why, as connect() does).
+  enum class Connect { done, pending, failed };
+  Connect start_connect(const std::vector<SockAddr>& addrs, std::string& error);
+  // After POLLOUT (or POLLERR/POLLHUP) on a pending connection: done, or the next address is
+  // tried (pending again), or failed.
+  Connect finish_connect(std::string& error);
   // Sends the whole line plus '\n'.
   bool send_line(std::string_view line, std::string& error);
   // The next line, without '\n' (a '\r' before it is kept: the server never sends one). The
@@ -40,8 +50,16 @@ class TcpClient {
   void close() noexcept { fd_.reset(); }
 
  private:
+  // Opens a non-blocking socket for a and starts connecting: r is 0 (connected), or
+  // EINPROGRESS, or the errno of a failure (then the Fd is invalid and error says why).
+  static Fd open_attempt(const SockAddr& a, int& r, std::string& error);
+  Connect try_from(size_t i, std::string& error);  // error: in, the last failure so far
+  void connected(Fd fd, const std::string& where);
+
   Fd fd_;
   std::string peer_;
+  std::vector<SockAddr> addrs_;  // start_connect(): the addresses, and the one being tried
+  size_t trying_ = 0;
   std::string buf_;
   size_t start_ = 0;  // first unread byte in buf_
   size_t scanned_ = 0;  // bytes from start_ known to hold no '\n'

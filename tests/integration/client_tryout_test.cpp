@@ -60,3 +60,30 @@ TEST_CASE("tryout: a pager that opens at the oldest note is followed by the newe
   t.type("q\r");
   CHECK(t.wait(kWait) == 0);
 }
+
+TEST_CASE("tryout: a server back with another store (seqs restarted) is said, and its new "
+          "notes appear live") {
+  auto first = std::make_unique<ServerProcess>();
+  REQUIRE(first->started());
+  const uint16_t port = first->udp_port();
+  REQUIRE(run(with_port({"send"}, port), "one\ntwo\nthree\n", kWait).code == 0);
+  PtyChild t(session(port), {"PAGER=cat", "NO_COLOR=1", "LANG=C.UTF-8"});
+  REQUIRE(t.expect("3 notes \u2014 type a note", kWait));
+  REQUIRE(run(with_port({"send", "four"}, port), "", kWait).code == 0);
+  REQUIRE(t.expect("four", kWait));  // the live display is up
+  t.type("half");
+  CHECK(first->stop() == 0);
+  first.reset();
+  CHECK(t.expect("(live notes: connection to the server lost; reconnecting)", kWait));
+  ServerProcess fresh({"--port", std::to_string(port)});  // a new, empty store
+  REQUIRE(fresh.started());
+  CHECK(t.expect("holds another store now (no notes yet, below #4 shown here)", kWait));
+  REQUIRE(run(with_port({"send", "note on the fresh store"}, port), "", kWait).code == 0);
+  CHECK(t.expect("note on the fresh store", kWait));
+  CHECK(t.expect("note\u203a half", kWait));  // the line being typed is drawn again
+  t.type("\x15r\r");  // Ctrl-U, then r: nothing new since that one
+  CHECK(t.expect("(no new notes)", kWait));
+  t.type("q\r");
+  CHECK(t.wait(kWait) == 0);
+  CHECK(stored_texts(fresh) == std::vector<std::string>{"note on the fresh store"});
+}
