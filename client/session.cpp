@@ -233,6 +233,10 @@ bool Session::wait_and_dispatch() {
 
 void Session::on_signals(unsigned ev) {
   if (ev & Tty::kTerminate) {
+    // SIGTERM, SIGHUP: the line stays as it was typed, and whatever comes next (the
+    // shell's prompt) starts on a line of its own.
+    if (editor_) commit_line();
+    else write_all(1, "\n");
     leaving_ = true;
     return;
   }
@@ -261,6 +265,8 @@ void Session::on_terminal_input() {
   }
   std::string_view chunk(buf, static_cast<size_t>(n));
   if (!editor_) {
+    // The kernel echoed what was typed; after an Enter the cursor is on a new line.
+    if (chunk.find('\n') != std::string_view::npos) plain_prompt_shown_ = false;
     // Plain lines (the kernel's line discipline edits). More than one line at once: a paste.
     plain_in_.append(chunk);
     // The kernel hands out one line per read: lines already waiting behind it are a paste.
@@ -381,7 +387,7 @@ void Session::on_enter() {
     NoteCheck c = validate_note(in.arg, max_note_);
     if (!c.ok()) {  // checked here first: the line stays to be fixed
       report_above("note not sent: " + note_error_reason(c, max_note_) +
-                   "; fix it on the line and press Enter again");
+                   (editor_ ? "; fix it on the line and press Enter again" : ""));
       return;
     }
   }

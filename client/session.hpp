@@ -103,6 +103,7 @@ class Session {
   int cursor_row_ = 0;
   bool dirty_ = false;  // keys changed the line since it was drawn  // where the last draw left the cursor, rows below the prompt's first
   std::string plain_in_;  // plain mode: bytes of an unfinished line
+  bool plain_prompt_shown_ = false;  // plain mode: the prompt is on the current line
 
   NotePrinter printer_;
   uint64_t last_shown_ = 0;  // the newest seq shown (or seen by FOLLOW)

@@ -96,11 +96,19 @@ void Session::draw() {
   int width = 0;
   std::string p = prompt(width);
   if (!editor_) {
+    // Plain lines: a note just sent gets its "#seq" (or shows as pending) before the next
+    // prompt, so that the answer never lands after a prompt that has no line to redraw.
+    if (!sent_at_ms_.empty() && pending_visible() == 0) return;
     write_all(1, p);
+    plain_prompt_shown_ = true;
     return;
   }
+  // While "send N notes? [y/N]" waits, the half-typed line is not drawn after it (the answer
+  // would land in it); it comes back once answered.
+  const bool asking = !ask_lines_.empty();
   std::string out;
-  cursor_row_ = render_line(out, p, width, line_.text(), line_.cursor(), cols_, cursor_row_);
+  cursor_row_ = render_line(out, p, width, asking ? std::string_view() : line_.text(),
+                            asking ? 0 : line_.cursor(), cols_, cursor_row_);
   write_all(1, out);
 }
 
@@ -122,6 +130,8 @@ void Session::clear_line(std::string& out) {
     return;
   }
   // A plain terminal: the prompt is blanked out with spaces (no erase sequence there).
+  if (!plain_prompt_shown_) return;
+  plain_prompt_shown_ = false;
   int width = 0;
   prompt(width);
   out += "\r" + std::string(static_cast<size_t>(width), ' ') + "\r";
@@ -261,6 +271,10 @@ void Session::on_result(const NoteResult& r) {
     if (n && *n > 0) max_note_ = std::min<size_t>(*n, UdpSender::kMaxNote);
   }
   std::string text(r.text);
+  if (!editor_) {  // plain lines: there is no line to put it back on
+    report_above("note refused by " + sender_->peer() + ": " + reason + " (not stored)");
+    return;
+  }
   bool back = line_.empty() && ask_lines_.empty();
   if (back) line_.set(text);
   else recall_.add(text);

@@ -50,6 +50,10 @@ void wake(unsigned ev) {
 }
 
 void on_crash(int sig) {
+  if (g_installed) {  // the shell's "Segmentation fault" and prompt on a line of their own
+    ssize_t ignored = ::write(1, "\r\n", 2);
+    (void)ignored;
+  }
   restore_now();
   ::signal(sig, SIG_DFL);
   ::raise(sig);  // delivered when this handler returns: the default action, a core if wanted

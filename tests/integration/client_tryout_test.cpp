@@ -87,3 +87,66 @@ TEST_CASE("tryout: a server back with another store (seqs restarted) is said, an
   CHECK(t.wait(kWait) == 0);
   CHECK(stored_texts(fresh) == std::vector<std::string>{"note on the fresh store"});
 }
+
+TEST_CASE("tryout: the paste question is not drawn over a half-typed line, which comes back") {
+  ServerProcess s;
+  REQUIRE(s.started());
+  PtyChild t(session(s.tcp_port()), {"PAGER=cat", "NO_COLOR=1", "LANG=C.UTF-8"});
+  REQUIRE(t.expect("no notes yet", kWait));
+  t.type("half typed");
+  REQUIRE(t.expect("half typed", kWait));
+  t.type(twelve_line_paste());
+  REQUIRE(t.expect("send 12 notes? [y/N] ", kWait));
+  CHECK(t.out.find("half typed", t.out.rfind("send 12 notes? [y/N] ")) == std::string::npos);
+  t.type("n");
+  CHECK(t.expect("(12 notes not sent)", kWait));
+  CHECK(t.expect("note\u203a half typed", kWait));
+  t.type("\r");
+  CHECK(t.expect("#1", kWait));
+  t.type("q\r");
+  CHECK(t.wait(kWait) == 0);
+  CHECK(stored_texts(s) == std::vector<std::string>{"half typed"});
+}
+
+TEST_CASE("tryout: after SIGTERM and after a crash the shell's prompt starts on a line of its own") {
+  ServerProcess s;
+  REQUIRE(s.started());
+  for (int sig : {SIGTERM, SIGSEGV}) {
+    CAPTURE(sig);
+    PtyChild t(session(s.tcp_port()), {"PAGER=cat", "LANG=C.UTF-8", "NO_COLOR=1"});
+    REQUIRE(t.expect("type a note", kWait));
+    t.type("half then signal");
+    REQUIRE(t.expect("half then signal", kWait));
+    ::kill(t.pid(), sig);
+    CHECK(t.wait(kWait) == (sig == SIGTERM ? 0 : 128 + SIGSEGV));
+    size_t last = t.out.rfind("half then signal");
+    REQUIRE(last != std::string::npos);
+    CHECK(t.out.find('\n', last) != std::string::npos);
+  }
+}
+
+TEST_CASE("tryout: TERM=dumb: the ack comes before the next prompt; refusals say nothing of a "
+          "line to fix") {
+  ServerProcess s({"--max-note", "20"});
+  REQUIRE(s.started());
+  PtyChild t(session(s.tcp_port()), {"PAGER=cat", "TERM=dumb"});
+  REQUIRE(t.expect("no notes yet \u2014 type a note, or h for help", kWait));
+  REQUIRE(t.expect("note", kWait));  // the first prompt (the terminal echoes typing at once)
+  t.type("plain line\n");
+  REQUIRE(t.expect("#1", kWait));
+  size_t echoed = t.out.find("plain line");
+  REQUIRE(echoed != std::string::npos);
+  std::string between = t.out.substr(echoed, t.out.find("#1", echoed) - echoed);
+  // No prompt between the line and its seq (a "(1 pending)" one is right: then it was).
+  CHECK_MESSAGE((between.find("note") == std::string::npos ||
+                 between.find("pending") != std::string::npos), between);
+  t.type("a note far too long for this server\n");
+  CHECK(t.expect("note too long (max 20 bytes) (not stored)", kWait));
+  t.type("another note too long for it\n");  // the limit is known now: checked here
+  CHECK(t.expect("note not sent: note too long (max 20 bytes)", kWait));
+  CHECK(t.out.find("back on the line") == std::string::npos);
+  CHECK(t.out.find("fix it on the line") == std::string::npos);
+  t.type("exit\n");
+  CHECK(t.wait(kWait) == 1);  // a note was refused in this session
+  CHECK(stored_texts(s) == std::vector<std::string>{"plain line"});
+}
