@@ -283,12 +283,24 @@ void Session::on_terminal_input() {
     if (last == std::string::npos) return;
     std::vector<std::string> lines = split_pasted_lines(std::string_view(plain_in_).substr(0, last));
     plain_in_.erase(0, last + 1);
-    if (pasted) {
+    if (!ask_lines_.empty()) {
+      // Plain lines: the answer to "send N notes? [y/N]" is the next line (one read of
+      // several lines is a paste, and a paste is never an answer: N).
+      std::string a = lines.empty() ? std::string() : trim_blanks(lines[0]);
+      answer_paste_question(!pasted && (a == "y" || a == "Y" || a == "yes"));
+      if (pasted) send_lines(std::move(lines));
+    } else if (pasted) {
       send_lines(std::move(lines));
     } else {
       line_.set(lines.empty() ? std::string() : lines[0]);
       cursor_row_ = 0;
       on_enter();
+    }
+    if (!ask_lines_.empty()) {  // a long paste: the question replaces the prompt
+      std::string out;
+      clear_line(out);
+      write_all(1, out);
+      draw();
     }
     return;
   }
@@ -307,19 +319,11 @@ void Session::on_terminal_input() {
 
 void Session::on_key(const Key& k) {
   if (!ask_lines_.empty()) {  // "send N notes? [y/N]" waits for one key
-    std::vector<std::string> lines;
-    lines.swap(ask_lines_);
     bool yes = k.kind == KeyKind::text && (k.text == "y" || k.text == "Y");
-    std::string answer = yes ? "y" : "n";
-    write_all(1, answer + "\r\n");
+    write_all(1, std::string(yes ? "y" : "n") + "\r\n");
     cursor_row_ = 0;
-    if (yes) {
-      above(dim_text("(pasted: " + counted_notes(lines.size()) + ", one per line)") + "\n");
-      for (auto& l : lines) send_note(l);
-    } else {
-      above(dim_text("(" + counted_notes(lines.size()) + " not sent)") + "\n");
-    }
-    draw();
+    answer_paste_question(yes);
+    if (k.kind == KeyKind::paste) on_paste(k.text);  // a paste is no answer, and not lost
     return;
   }
   std::string s;
@@ -371,6 +375,18 @@ void Session::on_key(const Key& k) {
     case KeyKind::ignored: return;
   }
   dirty_ = true;  // drawn once for all the keys of a read
+}
+
+void Session::answer_paste_question(bool yes) {
+  std::vector<std::string> lines;
+  lines.swap(ask_lines_);
+  if (yes) {
+    above(dim_text("(pasted: " + counted_notes(lines.size()) + ", one per line)") + "\n");
+    for (auto& l : lines) send_note(l);
+  } else {
+    above(dim_text("(" + counted_notes(lines.size()) + " not sent)") + "\n");
+  }
+  draw();
 }
 
 void Session::on_enter() {

@@ -55,6 +55,7 @@ class Session {
   void on_key(const Key& k);
   void on_enter();
   void on_paste(const std::string& text);
+  void answer_paste_question(bool yes);
   void send_lines(std::vector<std::string> lines);
   void run_command(const ReplInput& in, const std::string& line);
   int finish();

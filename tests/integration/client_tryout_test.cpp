@@ -150,3 +150,42 @@ TEST_CASE("tryout: TERM=dumb: the ack comes before the next prompt; refusals say
   CHECK(t.wait(kWait) == 1);  // a note was refused in this session
   CHECK(stored_texts(s) == std::vector<std::string>{"plain line"});
 }
+
+TEST_CASE("tryout: TERM=dumb: a long paste asks, and the next line answers (not a note)") {
+  ServerProcess s;
+  REQUIRE(s.started());
+  PtyChild t(session(s.tcp_port()), {"PAGER=cat", "TERM=dumb"});
+  REQUIRE(t.expect("no notes yet", kWait));
+  std::string lines;
+  for (int i = 1; i <= 12; ++i) lines += "line " + std::to_string(i) + "\n";
+  t.type(lines);  // more than 10 lines at once: a paste
+  REQUIRE(t.expect("send 12 notes? [y/N]", kWait));
+  t.type("y\n");
+  CHECK(t.expect("(pasted: 12 notes, one per line)", kWait));
+  CHECK(t.expect("#12", kWait));
+  t.type(lines);
+  REQUIRE(t.expect("send 12 notes? [y/N]", kWait));
+  t.type("\n");  // Enter alone: the default, N
+  CHECK(t.expect("(12 notes not sent)", kWait));
+  t.type("exit\n");
+  CHECK(t.wait(kWait) == 0);
+  auto texts = stored_texts(s);
+  REQUIRE(texts.size() == 12);  // "y" was the answer, not a note
+  CHECK(texts.front() == "line 1");
+  CHECK(texts.back() == "line 12");
+}
+
+TEST_CASE("tryout: a paste while the paste question waits is not lost: N, then it is pasted") {
+  ServerProcess s;
+  REQUIRE(s.started());
+  PtyChild t(session(s.tcp_port()), {"PAGER=cat", "NO_COLOR=1", "LANG=C.UTF-8"});
+  REQUIRE(t.expect("no notes yet", kWait));
+  t.type(twelve_line_paste());
+  REQUIRE(t.expect("send 12 notes? [y/N] ", kWait));
+  t.type("\x1b[200~second paste\n\x1b[201~");
+  CHECK(t.expect("(12 notes not sent)", kWait));
+  CHECK(t.expect("#1", kWait));
+  t.type("q\r");
+  CHECK(t.wait(kWait) == 0);
+  CHECK(stored_texts(s) == std::vector<std::string>{"second paste"});
+}
