@@ -113,9 +113,12 @@ class Session {
   std::deque<std::string> queue_;     // notes waiting for room in the sender's window
   std::deque<int64_t> sent_at_ms_;    // when each unsettled note was handed to the sender
   std::vector<uint64_t> acks_;        // seqs acknowledged this turn, shown in one line
-  // Write-ahead outbox (issue 12: nothing typed is lost, even by kill -9): the message
-  // numbers of pending notes written to the outbox, and those of them settled since.
-  std::vector<uint64_t> journaled_, journal_settled_;
+  // Write-ahead outbox (issue 12: nothing typed is lost, even by kill -9): every note with a
+  // message number below journaled_below_ that was unsettled when written is in the outbox;
+  // journal_settled_: those of them settled since (removed next turn).
+  uint64_t journaled_below_ = 0;
+  std::vector<uint64_t> journal_settled_;
+  bool journal_failed_said_ = false;
   size_t max_note_ = UdpSender::kMaxNote;  // learnt from the server's "note too long"
   std::vector<std::string> ask_lines_;     // a long paste waiting for y/N
 

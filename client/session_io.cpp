@@ -233,31 +233,31 @@ void Session::journal_pending(bool add_pending) {
     if (!outbox_remove(path, done, error)) report_above(error);
   }
   if (!add_pending || leaving_ || !pending_visible()) return;  // leaving: finish() writes them
+  // Message numbers only grow: every unsettled note below journaled_below_ is written
+  // already, so only the ones added since are (no search per note: a long paste pending
+  // costs one pass per write, not one per note and turn).
+  const uint64_t end = sender_->next_msg() + queue_.size();
+  if (end <= journaled_below_) return;
   std::vector<std::pair<uint64_t, std::string>> add;
-  uint64_t next = sender_->next_msg();
   for (auto& n : sender_->unsettled())
-    if (std::find(journaled_.begin(), journaled_.end(), n.first) == journaled_.end())
-      add.push_back(std::move(n));
+    if (n.first >= journaled_below_) add.push_back(std::move(n));
+  uint64_t next = sender_->next_msg();
   for (const auto& q : queue_) {
-    if (std::find(journaled_.begin(), journaled_.end(), next) == journaled_.end())
-      add.emplace_back(next, q);
+    if (next >= journaled_below_) add.emplace_back(next, q);
     ++next;
   }
-  if (add.empty()) return;
-  if (save_to_outbox(sender_->peer(), sender_->client_id(), add, error).empty()) {
-    report_above("pending notes not kept in the outbox: " + error);
+  if (!add.empty() &&
+      save_to_outbox(sender_->peer(), sender_->client_id(), add, error).empty()) {
+    if (!journal_failed_said_) report_above("pending notes not kept in the outbox: " + error);
+    journal_failed_said_ = true;  // tried again next turn, said once
     return;
   }
-  for (const auto& n : add) journaled_.push_back(n.first);
+  journaled_below_ = end;
 }
 
 void Session::on_result(const NoteResult& r) {
   if (!sent_at_ms_.empty()) sent_at_ms_.pop_front();
-  auto j = std::find(journaled_.begin(), journaled_.end(), r.msg);
-  if (j != journaled_.end()) {
-    journaled_.erase(j);
-    journal_settled_.push_back(r.msg);
-  }
+  if (r.msg < journaled_below_) journal_settled_.push_back(r.msg);  // it is in the outbox
   if (!r.refused) {
     acks_.push_back(r.seq);
     return;

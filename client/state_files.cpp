@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <set>
+#include <tuple>
 
 #include "../common/net.hpp"
 #include "terminal.hpp"
@@ -176,11 +178,22 @@ std::vector<OutboxEntry> parse_outbox(std::string_view text) {
   return v;
 }
 
+namespace {
+
+// An outbox entry's identity: the same server, client id and message number are the same note.
+using EntryKey = std::tuple<std::string_view, uint64_t, uint64_t>;
+EntryKey key_of(const OutboxEntry& e) { return {e.server, e.client_id, e.msg}; }
+
+}  // namespace
+
 bool outbox_add(const std::string& path, const std::vector<OutboxEntry>& add, std::string& error) {
   FileLock lock(path);
   std::vector<OutboxEntry> all = parse_outbox(read_path(path));
+  all.reserve(all.size() + add.size());  // no reallocation below: `have` views into `all`
+  std::set<EntryKey> have;  // a set, not a search per entry: a long paste is one write
+  for (const auto& e : all) have.insert(key_of(e));
   for (const auto& e : add)
-    if (std::find(all.begin(), all.end(), e) == all.end()) all.push_back(e);
+    if (have.insert(key_of(e)).second) all.push_back(e);
   return replace_file(path, format_outbox(all), error);
 }
 
@@ -207,13 +220,11 @@ bool outbox_remove(const std::string& path, const std::vector<OutboxEntry>& done
                    std::string& error) {
   FileLock lock(path);
   std::vector<OutboxEntry> all = parse_outbox(read_path(path));
+  std::set<EntryKey> gone;
+  for (const auto& d : done) gone.insert(key_of(d));
   std::vector<OutboxEntry> keep;
-  for (auto& e : all) {
-    bool gone = std::any_of(done.begin(), done.end(), [&](const OutboxEntry& d) {
-      return d.server == e.server && d.client_id == e.client_id && d.msg == e.msg;
-    });
-    if (!gone) keep.push_back(std::move(e));
-  }
+  for (auto& e : all)
+    if (!gone.count(key_of(e))) keep.push_back(std::move(e));
   if (keep.size() == all.size()) return true;
   if (keep.empty()) {
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../../client/line_editor.hpp"
+#include "../support/files.hpp"
 
 using namespace client;
 
@@ -255,6 +256,30 @@ TEST_CASE("outbox: formatted and parsed back; malformed lines and comments skipp
           return std::string(n) == "HOME" ? "/home/u" : nullptr;
         }) == "/home/u/.local/state/dailynet");
   CHECK(state_dir([](const char*) -> const char* { return nullptr; }).empty());
+}
+
+TEST_CASE("outbox: added once per server, client id and message; removed by those; 20,000 at once") {
+  support::TempDir dir;
+  const std::string path = dir.path() + "/outbox";
+  std::string error;
+  std::vector<OutboxEntry> many;
+  for (uint64_t m = 1; m <= 20000; ++m) many.push_back({"127.0.0.1:9527", 7, m, "n" + std::to_string(m)});
+  REQUIRE(outbox_add(path, many, error));  // one write (a long paste pending), not quadratic
+  // Again, with other texts under the same keys and one new: only the new one is added.
+  REQUIRE(outbox_add(path, {{"127.0.0.1:9527", 7, 5, "other text"}, {"127.0.0.1:9527", 8, 5, "x"}},
+                     error));
+  auto groups = outbox_for(path, "127.0.0.1:9527");
+  REQUIRE(groups.size() == 2);
+  CHECK(groups[0].size() == 20000);
+  CHECK(groups[0][4].text == "n5");
+  CHECK(groups[1] == std::vector<OutboxEntry>{{"127.0.0.1:9527", 8, 5, "x"}});
+  std::vector<OutboxEntry> done(many.begin(), many.begin() + 19999);
+  REQUIRE(outbox_remove(path, done, error));
+  groups = outbox_for(path, "127.0.0.1:9527");
+  REQUIRE(groups.size() == 2);
+  CHECK(groups[0] == std::vector<OutboxEntry>{many.back()});
+  REQUIRE(outbox_remove(path, {many.back(), {"127.0.0.1:9527", 8, 5, ""}}, error));
+  CHECK_FALSE(support::file_exists(path));  // empty: the file goes
 }
 
 // ---- what a typed line means (interactive.hpp) ----------------------------------------------
