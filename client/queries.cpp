@@ -2,6 +2,7 @@
 // and follow (a stream that is resumed after a dropped connection).
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "../common/net.hpp"
 #include "color.hpp"
@@ -25,6 +26,28 @@ std::string_view start_hint(const std::string& error) {
 }
 
 bool is_end(std::string_view l) { return l == "END" || l.rfind("END ", 0) == 0; }
+
+// The server's newest seq, asked on a fresh connection with HISTORY LAST 1 (before FOLLOW).
+// False with error set when the connection fails; a refusal leaves newest unknown (nullopt).
+bool newest_seq(TcpClient& tcp, int timeout_ms, std::optional<uint64_t>& newest,
+                std::string& error) {
+  newest.reset();
+  if (!tcp.send_line("HISTORY LAST 1", error)) return false;
+  uint64_t seq = 0;
+  while (true) {
+    std::string_view l;
+    if (tcp.read_line(l, timeout_ms) != TcpClient::Read::line) {
+      error = "connection to " + tcp.peer() + " (TCP) lost";
+      return false;
+    }
+    if (l.rfind("ERR ", 0) == 0) return true;  // not known: followed as before
+    if (is_end(l)) {
+      newest = seq;
+      return true;
+    }
+    if (auto s = parse_u64(l.substr(0, l.find('\t')))) seq = *s;
+  }
+}
 
 // Text for people shows names for addresses, unless -n.
 NameOf names_for(const Options& o) {
@@ -191,8 +214,21 @@ int run_follow(const Options& o) {
   while (!g_interrupts) {
     TcpClient tcp;
     std::string error;
-    if (!tcp.connect(o.host, o.tcp_port, o.timeout_s * 1000, o.verbose, error) ||
-        !tcp.send_line("FOLLOW" + to_wire(filters), error)) {
+    // A reconnection asks first whether the server still holds the store printed from: its
+    // newest seq below the last one printed means another store (a fresh or restored --data,
+    // seqs started again), followed from its newest note instead of waiting for a seq it may
+    // never reach.
+    std::optional<uint64_t> newest;
+    bool ok = tcp.connect(o.host, o.tcp_port, o.timeout_s * 1000, o.verbose, error) &&
+              (last == 0 || newest_seq(tcp, o.timeout_s * 1000, newest, error));
+    if (ok && newest && *newest < last) {
+      report("server at " + tcp.peer() + " holds another store now (its newest note is #" +
+             std::to_string(*newest) + ", below #" + std::to_string(last) +
+             " printed); following it from there");
+      last = *newest;
+      filters.since_seq = last;
+    }
+    if (!ok || !tcp.send_line("FOLLOW" + to_wire(filters), error)) {
       if (!connected_once) {
         report(error + std::string(start_hint(error)));
         return kExitUnreachable;

@@ -685,6 +685,28 @@ TEST_CASE("client follow: resumes after the last printed seq when the server res
   remove_tree(data.substr(0, data.rfind('/')));
 }
 
+TEST_CASE("client follow: a server back with another store (seqs restarted) is said and "
+          "followed from its newest note") {
+  auto s = std::make_unique<ServerProcess>();
+  REQUIRE(s->started());
+  uint16_t port = s->udp_port();
+  REQUIRE(run(with_port({"send"}, port), "one\ntwo\n").code == 0);
+  Child f(with_port({"follow", "--format", "tsv"}, port));
+  REQUIRE(f.read_until_text("\ttwo\n", 5000));
+  s->stop(SIGKILL);
+  s = std::make_unique<ServerProcess>(std::vector<std::string>{"--port", std::to_string(port)});
+  REQUIRE(s->started());  // a fresh, empty store on the same port
+  int64_t until = now_ms() + 20000;
+  while (f.err().find("reconnected to") == std::string::npos && now_ms() < until)
+    ::poll(nullptr, 0, 20);
+  CHECK(f.err().find("holds another store now (its newest note is #0, below #2 printed)") !=
+        std::string::npos);
+  REQUIRE(run(with_port({"send", "on the fresh store"}, port)).code == 0);
+  CHECK(f.read_until_text("\ton the fresh store\n", 10000));
+  f.signal(SIGTERM);
+  CHECK(f.wait(5000) == 0);
+}
+
 // ---- interactive, through a pseudo-terminal --------------------------------------------------
 
 TEST_CASE("client interactive: history first, notes typed are stored, r, \\q, q") {
