@@ -489,7 +489,7 @@ int Session::finish() {
   // Acknowledgements still on their way get a moment; what is left goes to the outbox.
   size_t left = queue_.size() + sent_at_ms_.size();
   if (left) {
-    write_all(1, "\r\x1b[J");
+    if (editor_) write_all(1, "\r\x1b[J");  // a plain terminal gets no escape sequences
     int64_t deadline = mono_ms() + 2000;
     while (!sent_at_ms_.empty() && mono_ms() < deadline) {
       sender_->wait(100);

@@ -5,7 +5,11 @@
 // acknowledgement before the next prompt, refusals worded for a line that is gone, the paste
 // question answered by a line. Loopback only; every wait bounded; processes killed by PID.
 #include <doctest/doctest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <memory>
 #include <string>
@@ -188,4 +192,28 @@ TEST_CASE("tryout: a paste while the paste question waits is not lost: N, then i
   t.type("q\r");
   CHECK(t.wait(kWait) == 0);
   CHECK(stored_texts(s) == std::vector<std::string>{"second paste"});
+}
+
+TEST_CASE("tryout: TERM=dumb: leaving with a pending note writes no escape sequence") {
+  ServerProcess s;
+  REQUIRE(s.started());
+  // History from the real server; notes to a UDP socket that never answers.
+  Fd sink(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(sink.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  socklen_t len = sizeof a;
+  REQUIRE(::getsockname(sink.get(), reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  PtyChild t({client(), "--tcp-port", std::to_string(s.tcp_port()), "--udp-port",
+              std::to_string(ntohs(a.sin_port))},
+             {"PAGER=cat", "TERM=dumb", "NO_COLOR=1"});
+  REQUIRE(t.expect("no notes yet \u2014 type a note, or h for help", kWait));
+  REQUIRE(t.expect("note", kWait));
+  t.type("into the void\n");
+  CHECK(t.expect("(1 pending)", kWait));
+  t.type("exit\n");
+  CHECK(t.wait(kWait) == 3);  // left pending, kept in the outbox
+  CHECK(t.out.find("kept in") != std::string::npos);
+  CHECK(t.out.find("\x1b") == std::string::npos);
 }
