@@ -320,6 +320,51 @@ TEST_CASE("http: a malformed request after a HEAD gets its 400 body (the HEAD ru
   }
 }
 
+TEST_CASE("http: request smuggling shapes are refused whole: exact reply, a close, nothing stored") {
+  // Where two parsers could disagree about where a POST ends (RFC 9112 §6.3), the server
+  // answers once, closes, and never takes a note out of the ambiguous bytes.
+  ServerProcess s;
+  REQUIRE(s.started());
+  const uint16_t p = s.tcp_port();
+  const std::string head = "POST /notes HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n";
+  const std::string note = "{\"text\":\"smuggled\"}";
+  const std::string inner = head + "Content-Length: " + std::to_string(note.size()) + "\r\n\r\n" + note;
+  struct Case {
+    std::string request;
+    int status;
+    std::string error;
+  };
+  const std::vector<Case> cases = {
+      {head + "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + inner, 411,
+       "Transfer-Encoding is not accepted: send a Content-Length"},
+      {head + "Transfer-Encoding: chunked\r\n\r\n" + std::to_string(note.size()) + "\r\n" + note +
+           "\r\n0\r\n\r\n", 411, "Transfer-Encoding is not accepted: send a Content-Length"},
+      {head + "Content-Length: 0\r\nContent-Length: " + std::to_string(inner.size()) + "\r\n\r\n" +
+           inner, 400, "more than one Content-Length"},
+      {head + "Content-Length: 0, 0\r\n\r\n" + inner, 400, "malformed Content-Length"},
+      {head + "Content-Length: 0\r\n X-Folded: " + std::to_string(inner.size()) + "\r\n\r\n" + inner,
+       400, "obsolete header line folding"},
+      {head + "Content-Length : 0\r\n\r\n" + inner, 400, "malformed header name (space before ':'?)"},
+      {head + "Content-Length: 0\r\nX-Split: a\rContent-Length: 9\r\n\r\n" + inner, 400,
+       "control byte in a header"},
+      {"POST /notes HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil.example\r\n\r\n" + inner, 400,
+       "more than one Host header"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.request);
+    Conn conn(p);
+    REQUIRE(conn.send(c.request));
+    auto r = conn.response();
+    REQUIRE(r);
+    CHECK(r->status == c.status);
+    CHECK(r->body == "{\"error\":\"" + c.error + "\"}\n");
+    CHECK(r->header("connection") == "close");
+    CHECK(conn.closed());
+  }
+  CHECK(stored_texts(s).empty());
+  CHECK(stat_value(p, "notes_stored") == 0);
+}
+
 TEST_CASE("http: Host must be an IP literal, localhost or a --http-host name (else 421)") {
   ServerProcess s({"--http-host", "notes.lan"});
   REQUIRE(s.started());
