@@ -431,6 +431,7 @@ load_test() {
 #   with 4 plain HISTORY downloads (SPEC: a search holds up intake no more than a HISTORY)
 #   and with none.
 query_block() {
+  wanted q_match q_grep_pipe q_grep_null q_last q_since q_load q_load_history q_load_idle || return 0
   local dir="$TMP/qstore"
   rm -rf "$dir"; mkdir -p "$dir"
   awk -F'\t' -v OFS='\t' 'NR % 100 == 0 { $4 = substr($4, 1, 23) "plumber" substr($4, 31) } 1' \
@@ -556,7 +557,7 @@ if wanted send_never send_always; then
 fi
 
 if wanted history sendfile from_ip from_one from_one_reuse mem_history mem_from startup t6 t5 t5copy \
-    q_match q_grep_pipe q_grep_null q_last q_since q_load; then
+    q_match q_grep_pipe q_grep_null q_last q_since q_load q_load_history q_load_idle; then
   log "building the $N-note store (notes.log written directly; notes.chk rebuilt by a first start)"
   PRISTINE="$TMP/pristine"
   mkdir -p "$PRISTINE"
