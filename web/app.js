@@ -2,6 +2,10 @@
 // events (EventSource resumes with Last-Event-ID), a compose box whose notes are kept in
 // localStorage until the server stores them (retried with their Idempotency-Key, also after a
 // reload), a search box and a day filter (the /notes and /events query parameters).
+// A hidden tab closes its /events stream and resumes when shown again: browsers give a
+// server 6 HTTP/1.1 connections in all, so six open tabs would leave a seventh (and its
+// POSTs) waiting forever. A note refused while another is being typed stays in the pending
+// list, marked refused, until it is taken back to be edited or discarded.
 // Note text is only ever set with textContent: it is shown as text, never as markup.
 "use strict";
 
@@ -11,8 +15,11 @@ const $ = (id) => document.getElementById(id);
 const list = $("notes"), statusLine = $("status"), result = $("result");
 
 let shown = new Map();      // seq -> <li>
-let newest = 0;             // highest seq received (the resume point of /events)
+let newest = 0;             // highest seq shown
 let oldest = 0;             // lowest seq shown (the "older" cursor)
+let resume = 0;             // highest seq known (the store's at load, or received): /events
+                            // starts after max(newest, resume)
+let loaded = 0;             // the generation whose load() succeeded (0: none yet)
 let events = null, reconnectTimer = 0, generation = 0;
 
 // ---- filters ------------------------------------------------------------------------------
@@ -111,15 +118,23 @@ async function load() {
   shown = new Map();
   newest = oldest = 0;
   list.replaceChildren();
+  resume = 0;
   const p = filterParams();
   p.set("last", PAGE);
   try {
+    // With a filter the newest shown note may be far behind the store's (a past day, a rare
+    // word): the live stream starts after the store's newest instead of replaying the rest.
+    if (p.has("match") || p.has("since")) {
+      const top = await fetchNotes(new URLSearchParams({ last: 1 }));
+      if (top.length) resume = top[0].seq;
+    }
     const notes = await fetchNotes(p);
     if (mine !== generation) return;
     addNotes(notes, false);
     $("older").hidden = notes.length < PAGE;
     toBottom();
-    connectEvents(mine);
+    loaded = mine;
+    goLive(mine);
   } catch (e) {
     if (mine !== generation) return;
     // The server may be restarting: try again (a refusal such as a bad query is shown).
@@ -152,18 +167,26 @@ function closeEvents() {
   clearTimeout(reconnectTimer);
 }
 
+// Opens the live stream unless the tab is hidden (see the top of the file).
+function goLive(mine) {
+  if (document.hidden) { setStatus("paused while the tab is hidden"); return; }
+  connectEvents(mine);
+}
+
 function connectEvents(mine) {
+  closeEvents();  // never two streams (a reconnect timer may still be pending)
   const p = filterParams();
   const until = p.get("until");
   p.delete("since");  // the stream resumes by seq; the day filter is applied here
   p.delete("until");
-  p.set("since", newest);
+  p.set("since", Math.max(newest, resume));
   const since = filterParams().get("since");
   events = new EventSource("/events?" + p.toString());
   events.onopen = () => setStatus("live — " + shown.size + " notes shown");
   events.onmessage = (e) => {
     const n = JSON.parse(e.data);
-    if (since && (n.time < since || n.time >= until)) { newest = Math.max(newest, n.seq); return; }
+    resume = Math.max(resume, n.seq);
+    if (since && (n.time < since || n.time >= until)) return;
     addNotes([n], true);
     setStatus("live — " + shown.size + " notes shown");
   };
@@ -172,7 +195,7 @@ function connectEvents(mine) {
     // EventSource retries by itself (with Last-Event-ID) unless it gave up for good.
     if (events && events.readyState === EventSource.CLOSED && mine === generation) {
       closeEvents();
-      reconnectTimer = setTimeout(() => connectEvents(mine), 2000);
+      reconnectTimer = setTimeout(() => goLive(mine), 2000);
     }
   };
 }
@@ -185,10 +208,33 @@ function loadPending() {
 function savePending(list) {
   try { localStorage.setItem(PENDING_KEY, JSON.stringify(list)); } catch { /* private mode */ }
 }
+function button(label, onclick) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = label;
+  b.addEventListener("click", onclick);
+  return b;
+}
+// Pending notes; a refused one (p.refused: the reason) with Edit (back into the box, when it
+// is empty) and Discard.
 function renderPending() {
   $("pending").replaceChildren(...loadPending().map((p) => {
     const li = document.createElement("li");
-    li.textContent = p.text;
+    const text = document.createElement("span");
+    text.className = "text";
+    text.textContent = p.text;
+    li.append(text);
+    if (p.refused) {
+      li.className = "refused";
+      li.title = "not stored: " + p.refused;
+      li.append(button("Edit", () => {
+        const box = $("text");
+        if (box.value) { showResult("send or clear the note being written first", false); return; }
+        box.value = p.text;
+        dropPending(p.key);
+        box.focus();
+      }), button("Discard", () => dropPending(p.key)));
+    }
     return li;
   }));
 }
@@ -227,12 +273,18 @@ async function send(p, delay = 1000) {
     return;
   }
   if (r && r.status >= 400 && r.status < 500 && r.status !== 429 && r.status !== 408) {
-    // Refused for good (the UDP reasons): give the text back to be edited.
-    dropPending(p.key);
+    // Refused for good (the UDP reasons): give the text back to be edited, or keep it marked
+    // refused when another note is being written (never lose what was typed).
     retrying.delete(p.key);
-    const box = $("text");
-    if (!box.value) box.value = p.text;
-    showResult("not stored: " + errorText(body, r.status), false);
+    const box = $("text"), reason = errorText(body, r.status);
+    if (!box.value) {
+      box.value = p.text;
+      dropPending(p.key);
+    } else {
+      savePending(loadPending().map((q) => (q.key === p.key ? { ...q, refused: reason } : q)));
+      renderPending();
+    }
+    showResult("not stored: " + reason, false);
     return;
   }
   showResult("not stored yet (" + (r ? errorText(body, r.status) : "server unreachable") +
@@ -240,11 +292,17 @@ async function send(p, delay = 1000) {
   setTimeout(() => send(p, Math.min(delay * 2, 30000)), delay);
 }
 
+let lastSend = 0;  // Date.now() of the last note sent from the box
 function compose(ev) {
   ev.preventDefault();
   const box = $("text");
   const text = box.value;
-  if (!text) return;
+  if (!text.trim()) {
+    // A second tap on Send right after a send (a double tap) is not an empty note.
+    if (Date.now() - lastSend > 1500) showResult("nothing to send: the note is empty", false);
+    return;
+  }
+  lastSend = Date.now();
   const p = { key: newKey(), text };
   savePending([...loadPending(), p]);
   renderPending();
@@ -262,6 +320,13 @@ $("filters").addEventListener("reset", () => setTimeout(load, 0));
 $("match").addEventListener("input", () => { clearTimeout(filterTimer); filterTimer = setTimeout(load, 300); });
 $("day").addEventListener("change", load);
 window.addEventListener("storage", renderPending);
+document.addEventListener("visibilitychange", () => {
+  if (document.hidden) {
+    if (events) { closeEvents(); setStatus("paused while the tab is hidden"); }
+  } else if (!events && loaded === generation) {
+    connectEvents(generation);
+  }
+});
 renderPending();
-for (const p of loadPending()) if (!retrying.has(p.key)) send(p);
+for (const p of loadPending()) if (!p.refused && !retrying.has(p.key)) send(p);
 load();

@@ -6,7 +6,11 @@
 // within 2 s; note text is shown as text; search and date filter; a note written while the
 // server is down is kept pending and stored once when it is back; after a server restart
 // the page resumes with no duplicate and no gap; no request to another origin and no CSP
-// violation; 360x740 without horizontal overflow (screenshot), dark mode.
+// violation; 360x740 without horizontal overflow (screenshot), dark mode. Then the tryout's
+// findings (tryoutChecks): hidden tabs give their /events connection back (a 7th tab loads and
+// writes), a note refused while another is typed stays pending marked refused, a blank note
+// and a double tap store nothing extra, a past day's live stream starts at the store's newest
+// seq, stacked combining marks stay inside their note.
 // Env: BIN_DIR (dailynetd, dailynet), CHROMIUM (browser path), SCREENSHOT_DIR (where
 // phone.png and phone-dark.png go; default a temp dir). Prints one PASS/FAIL line per check,
 // ends with "N passed, N failed"; exit status 0 only if nothing failed.
@@ -229,9 +233,115 @@ async function main() {
     const csp = await page.evaluate(() => window.__csp);
     const refused = consoleLines.filter((l) => /Content Security Policy|Refused to/.test(l));
     check(csp.length === 0 && refused.length === 0, "no CSP violation in the console", csp.concat(refused).join(" | "));
+    await tryoutChecks(browser, origin, port);
   } finally {
     await browser.close();
   }
+}
+
+// A page whose visibility the test sets (headless tabs are all visible): __setHidden(bool).
+async function tab(browser, origin) {
+  const t = await browser.newPage();
+  await t.evaluateOnNewDocument(() => {
+    let hidden = false;
+    Object.defineProperty(document, "hidden", { get: () => hidden });
+    Object.defineProperty(document, "visibilityState", { get: () => (hidden ? "hidden" : "visible") });
+    window.__setHidden = (h) => { hidden = h; document.dispatchEvent(new Event("visibilitychange")); };
+  });
+  await t.goto(origin + "/", { waitUntil: "load", timeout: 10000 });
+  return t;
+}
+const statusOf = (t) => t.$eval("#status", (e) => e.textContent).catch(() => "");
+const resultOf = (t) => t.$eval("#result", (e) => e.textContent).catch(() => "");
+
+async function tryoutChecks(browser, origin, port) {
+  // Six tabs live at once would hold all 6 connections chromium gives one server: hidden
+  // ones close their stream, so a seventh tab still loads and writes.
+  const tabs = [];
+  let allPaused = true;
+  for (let i = 0; i < 6; i++) {
+    const t = await tab(browser, origin);
+    await until(async () => (await statusOf(t)).startsWith("live"), 10000);
+    await t.evaluate(() => window.__setHidden(true));
+    allPaused = allPaused && (await statusOf(t)) === "paused while the tab is hidden";
+    tabs.push(t);
+  }
+  check(allPaused, "a hidden tab says its live stream is paused");
+  let seventh = null;
+  try { seventh = await tab(browser, origin); } catch { /* did not load in 10 s */ }
+  check(seventh && await until(async () => (await statusOf(seventh)).startsWith("live"), 10000),
+        "a seventh tab loads and goes live while six others are hidden");
+  if (seventh) {
+    await seventh.type("#text", "from the seventh tab");
+    await seventh.keyboard.press("Enter");
+    const r = await until(async () => /^stored as #\d+$/.test(await resultOf(seventh)) && resultOf(seventh), 10000);
+    check(!!r, "the seventh tab's note is stored", await resultOf(seventh));
+    const seq = r ? r.slice("stored as #".length) : "0";
+    await tabs[0].evaluate(() => window.__setHidden(false));
+    check(await until(() => tabs[0].$("#n" + seq), 10000), "a tab shown again resumes and shows the note written meanwhile");
+    await seventh.close();
+  }
+  for (const t of tabs) await t.close();
+
+  const page = await tab(browser, origin);
+  await until(async () => (await statusOf(page)).startsWith("live"), 10000);
+  const count = (await history(port)).length;
+
+  // A blank note is not sent; a double tap on Send stores one note and says so.
+  await page.type("#text", "   ");
+  await page.keyboard.press("Enter");
+  check(await until(async () => (await resultOf(page)) === "nothing to send: the note is empty", 3000),
+        "a blank note is not sent and the page says why", await resultOf(page));
+  await page.$eval("#text", (e) => { e.value = "tapped twice"; });
+  await page.click("#compose button[type=submit]");
+  await page.click("#compose button[type=submit]");
+  check(await until(async () => /^stored as #\d+$/.test(await resultOf(page)), 5000),
+        "a double tap on Send shows the seq", await resultOf(page));
+  await sleep(300);
+  check((await history(port)).length === count + 1 && (await resultOf(page)).startsWith("stored as"),
+        "a double tap and a blank note store one note in all");
+
+  // A note refused while the next one is being typed is kept, marked refused, to edit.
+  await page.setRequestInterception(true);
+  let held = null;
+  const onRequest = (r) => { if (r.method() === "POST" && !held) held = r; else r.continue(); };
+  page.on("request", onRequest);
+  const long = "y".repeat(5000);
+  await page.$eval("#text", (e, v) => { e.value = v; }, long);
+  await page.focus("#text");
+  await page.keyboard.press("Enter");
+  await until(() => held, 5000);
+  await page.keyboard.type("the next note");
+  if (held) await held.continue();
+  check(await until(() => page.$eval("#pending li.refused .text", (e) => e.textContent).catch(() => "") , 5000) === long,
+        "a note refused while another is typed stays pending, marked refused");
+  check(await page.$eval("#text", (e) => e.value) === "the next note" &&
+        (await resultOf(page)) === "not stored: note too long (max 4096 bytes)", "the box keeps the note being typed");
+  await page.click("#pending li.refused button");  // Edit, with the box in use
+  check((await resultOf(page)) === "send or clear the note being written first", "Edit does not overwrite the box");
+  await page.$eval("#text", (e) => { e.value = ""; });
+  await page.click("#pending li.refused button");
+  check(await page.$eval("#text", (e) => e.value) === long && (await page.$$("#pending li")).length === 0,
+        "Edit takes the refused note back into the box");
+  page.off("request", onRequest);
+  await page.setRequestInterception(false);
+  await page.$eval("#text", (e) => { e.value = ""; });
+  const noOverflow = await page.evaluate(() => document.scrollingElement.scrollWidth <= window.innerWidth);
+  check(noOverflow, "no horizontal overflow with a refused 5,000-byte note pending");
+
+  // A past day: the live stream starts at the store's newest seq, not at 0 (no replay).
+  const streams = [];
+  page.on("request", (r) => { if (r.url().includes("/events?")) streams.push(r.url()); });
+  await page.$eval("#day", (e) => { e.value = "2001-01-01"; e.dispatchEvent(new Event("change")); });
+  await until(() => streams.length, 5000);
+  const newestSeq = (await history(port)).length;
+  check(streams.length === 1 && new URL(streams[0]).searchParams.get("since") === String(newestSeq),
+        "a past day's live stream starts after the store's newest note", streams.join(" "));
+
+  // Stacked combining marks stay inside their note (no drawing over the next one).
+  check(await page.$eval("#notes", (e) => getComputedStyle(e.appendChild(document.createElement("li"))).overflow) === "hidden",
+        "a note clips what its text draws outside it");
+  await page.close();
 }
 
 main()
