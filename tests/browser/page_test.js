@@ -9,7 +9,8 @@
 // violation; 360x740 without horizontal overflow (screenshot), dark mode. Then the tryout's
 // findings (tryoutChecks): hidden tabs give their /events connection back (a 7th tab loads and
 // writes), a note refused while another is typed stays pending marked refused, a blank note
-// and a double tap store nothing extra, a past day's live stream starts at the store's newest
+// and a double tap store nothing extra, a burst of UDP notes is shown live once each and in
+// order, a past day's live stream starts at the store's newest
 // seq, stacked combining marks stay inside their note.
 // Env: BIN_DIR (dailynetd, dailynet), CHROMIUM (browser path), SCREENSHOT_DIR (where
 // phone.png and phone-dark.png go; default a temp dir). Prints one PASS/FAIL line per check,
@@ -300,6 +301,20 @@ async function tryoutChecks(browser, origin, port) {
   await sleep(300);
   check((await history(port)).length === count + 1 && (await resultOf(page)).startsWith("stored as"),
         "a double tap and a blank note store one note in all");
+
+  // A burst of 2,000 notes from a UDP client (shown in batches): each once, in order, the
+  // newest on screen. (How long it takes is measured by hand, see the tryout note.)
+  const first = (await history(port)).length + 1;
+  const burst = [];
+  for (let i = 0; i < 2000; i++) burst.push(`burst ${i}`);
+  execFileSync(path.join(BIN, "dailynet"), ["send", "--port", String(port)], { input: burst.join("\n") + "\n" });
+  const last = first + 1999;
+  check(await until(() => page.$("#n" + last), 60000, 200), "a burst of 2,000 UDP notes all appear live");
+  const after = await shownSeqs(page);
+  const tail = after.slice(after.indexOf(first));
+  check(new Set(after).size === after.length && tail.length === 2000 && tail.every((x, i) => x === first + i),
+        "the burst is shown once each, in seq order");
+  check(await inView(page, last), "the burst's newest note is on screen");
 
   // A note refused while the next one is being typed is kept, marked refused, to edit.
   await page.setRequestInterception(true);
