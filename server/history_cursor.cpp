@@ -14,7 +14,7 @@ uint64_t offset_of(const Store& st, size_t p) noexcept {
   return p < st.count() ? st.offset_at(p) : st.bytes();
 }
 
-const std::vector<uint32_t> kNoPositions;
+const Index::Positions kNoPositions;
 
 }  // namespace
 
@@ -31,11 +31,9 @@ HistoryCursor::HistoryCursor(const Filters& f, Mode mode, const Store& st, const
   start = std::min(start, end);
   uint64_t lo, hi;  // the same range in this cursor's unit
   if (by_list_) {
-    const std::vector<uint32_t>& l = list(idx);
-    auto first = std::lower_bound(l.begin(), l.end(), static_cast<uint32_t>(start));
-    auto last = std::lower_bound(first, l.end(), static_cast<uint32_t>(end));
-    lo = static_cast<uint64_t>(first - l.begin());
-    hi = static_cast<uint64_t>(last - l.begin());
+    const Index::Positions& l = list(idx);
+    lo = l.lower_bound(0, l.size(), static_cast<uint32_t>(start));
+    hi = l.lower_bound(static_cast<size_t>(lo), l.size(), static_cast<uint32_t>(end));
   } else {
     lo = offset_of(st, start);
     hi = offset_of(st, end);
@@ -69,8 +67,8 @@ HistoryCursor::HistoryCursor(const Filters& f, Mode mode, const Store& st, const
   }
 }
 
-const std::vector<uint32_t>& HistoryCursor::list(const Index& idx) const noexcept {
-  const std::vector<uint32_t>* l = from_ ? idx.positions(*from_) : nullptr;
+const Index::Positions& HistoryCursor::list(const Index& idx) const noexcept {
+  const Index::Positions* l = from_ ? idx.positions(*from_) : nullptr;
   return l ? *l : kNoPositions;
 }
 
@@ -89,7 +87,7 @@ uint64_t HistoryCursor::backlog_bytes(const Store& st, const Index& idx) const n
   if (!by_list_) {
     from = byte_off_;
     to = st.bytes();
-  } else if (const std::vector<uint32_t>& l = list(idx); li_ < l.size()) {
+  } else if (const Index::Positions& l = list(idx); li_ < l.size()) {
     from = st.offset_at(l[li_]);
     to = st.end_at(l.back());
   }
@@ -188,7 +186,7 @@ size_t HistoryCursor::list_step(const Store& st, const Index& idx, std::vector<c
                                 const std::function<void(std::string_view)>& emit) {
   // Scattered lines: read one span of notes.log that holds the next listed lines (and what
   // other clients wrote between them), then take the listed ones.
-  const std::vector<uint32_t>& l = list(idx);
+  const Index::Positions& l = list(idx);
   const uint64_t limit = std::min<uint64_t>(list_end(idx), l.size());
   const uint64_t first = st.offset_at(l[li_]);
   uint64_t span_end = st.end_at(l[li_]), taken = span_end - first;
@@ -256,7 +254,7 @@ size_t HistoryCursor::locate_range_step(const Store& st, std::vector<char>& scra
 
 size_t HistoryCursor::locate_list_step(const Store& st, const Index& idx,
                                        std::vector<char>& scratch) {
-  const std::vector<uint32_t>& l = list(idx);
+  const Index::Positions& l = list(idx);
   const uint64_t last_end = st.end_at(l[back_ - 1]);
   uint64_t j = back_ - 1;  // lines [j, back_) fit in one read
   while (j > lower_ && last_end - st.offset_at(l[j - 1]) <= scratch.size()) --j;

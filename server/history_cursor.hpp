@@ -82,7 +82,7 @@ class HistoryCursor {
     return mode_ == Mode::snapshot ? end_byte_ : st.bytes();
   }
   uint64_t list_end(const Index& idx) const noexcept;
-  const std::vector<uint32_t>& list(const Index& idx) const noexcept;
+  const Index::Positions& list(const Index& idx) const noexcept;
   bool read_at(const Store& st, char* buf, size_t n, uint64_t off);
   size_t range_step(const Store& st, std::vector<char>& scratch, size_t& emitted,
                     const std::function<void(std::string_view)>& emit);

@@ -41,7 +41,7 @@ void Index::add(uint32_t position, std::string_view addr, int64_t time_ms) {
   times_.add(time_ms);
 }
 
-const std::vector<uint32_t>* Index::positions(const AddrFilter& f) const {
+const Index::Positions* Index::positions(const AddrFilter& f) const {
   if (f.any_port()) {
     auto it = by_ip_.find(std::string_view(f.ip));
     return it == by_ip_.end() ? nullptr : &hosts_[it->second].positions;

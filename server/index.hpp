@@ -1,7 +1,8 @@
 // index.hpp — Index: the attribution index, sender address → its notes. Rebuilt from the
 // store at start and updated after every commit; never the truth (the store is).
-// Keeps positions (0-based note numbers in store order) as compact uint32 arrays, one per
-// client address "IP:PORT" and one per host IP, so HISTORY FROM and CLIENTS need no scan,
+// Keeps positions (0-based note numbers in store order) as compact uint32 arrays in chunks
+// (columns.hpp: growing never copies them), one per client address "IP:PORT" and one per
+// host IP, so HISTORY FROM and CLIENTS need no scan,
 // and a TimeIndex over every note's TIME, so SINCE/UNTIL TIME need not scan the whole store.
 #pragma once
 
@@ -12,16 +13,18 @@
 #include <vector>
 
 #include "../common/net.hpp"
+#include "columns.hpp"
 #include "time_index.hpp"
 
 class Index {
  public:
+  using Positions = Chunked<uint32_t>;  // rising store positions
   struct Client {
     std::string addr;  // "IP:PORT" / "[V6]:PORT", as in note lines
     uint64_t notes = 0;
     int64_t first_ms = 0;  // TIME of its first note (by seq)
     int64_t last_ms = 0;   // the latest TIME of its notes (>= first_ms, clock steps or not)
-    std::vector<uint32_t> positions;
+    Positions positions;
   };
   // One sending host (SPEC.md CLIENTS HOSTS), same times as Client.
   struct Host {
@@ -29,7 +32,7 @@ class Index {
     uint64_t notes = 0;
     int64_t first_ms = 0, last_ms = 0;
     uint64_t ports = 0;  // distinct ports seen from this IP (= its client addresses)
-    std::vector<uint32_t> positions;
+    Positions positions;
   };
 
   void add(uint32_t position, std::string_view addr, int64_t time_ms);
@@ -37,7 +40,7 @@ class Index {
   // Clients in order of their first note.
   const std::vector<Client>& clients() const noexcept { return clients_; }
   // The positions a FROM filter selects, in store order; nullptr when it matches nothing.
-  const std::vector<uint32_t>* positions(const AddrFilter& f) const;
+  const Positions* positions(const AddrFilter& f) const;
   // Hosts (IPs) in order of their first note.
   const std::vector<Host>& hosts() const noexcept { return hosts_; }
   size_t host_count() const noexcept { return hosts_.size(); }

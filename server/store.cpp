@@ -88,13 +88,11 @@ bool Store::open(const std::string& dir, bool repair,
 }
 
 size_t Store::position_after(uint64_t since) const noexcept {
-  return static_cast<size_t>(std::upper_bound(seqs_.begin(), seqs_.end(), since) -
-                             seqs_.begin());
+  return seqs_.upper_bound(since);
 }
 
 size_t Store::position_at(uint64_t off) const noexcept {
-  return static_cast<size_t>(std::lower_bound(offsets_.begin(), offsets_.end(), off) -
-                             offsets_.begin());
+  return offsets_.lower_bound(off);
 }
 
 bool Store::write_commit(const std::vector<NoteToAppend>& notes, std::string& error) {
@@ -131,8 +129,8 @@ bool Store::write_commit(const std::vector<NoteToAppend>& notes, std::string& er
 }
 
 void Store::publish() {
-  offsets_.insert(offsets_.end(), pend_offsets_.begin(), pend_offsets_.end());
-  seqs_.insert(seqs_.end(), pend_seqs_.begin(), pend_seqs_.end());
+  offsets_.append(pend_offsets_);
+  seqs_.append(pend_seqs_);
   log_size_ += pend_log_;
   chk_size_ += pend_chk_;
   last_seq_ = pend_last_seq_;

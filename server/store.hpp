@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "../common/fd.hpp"
+#include "columns.hpp"
 #include "store_format.hpp"
 #include "store_sync.hpp"
 
@@ -166,8 +167,8 @@ class Store {
   dev_t log_dev_ = 0, chk_dev_ = 0;
   ino_t log_ino_ = 0, chk_ino_ = 0;
   mutable uint64_t trusted_end_ = UINT64_MAX;  // lowered when notes.log is found shorter
-  std::vector<uint64_t> offsets_;
-  std::vector<uint64_t> seqs_;
+  OffsetColumn offsets_;  // per note: where its line starts (4 bytes a note)
+  SeqColumn seqs_;        // per note: its seq (runs: a few bytes in all)
   // While open() runs: the ids of the recovered notes and notes.log mapped.
   std::vector<uint64_t> rec_client_, rec_msg_;
   const char* map_ = nullptr;

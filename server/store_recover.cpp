@@ -84,8 +84,8 @@ bool Store::recover(bool repair_damage, RecoveryReport& report, std::string& err
   }
   chk_size_ = s.chk_keep + fresh.size();
   log_size_ = s.log_keep;
-  offsets_ = std::move(s.offsets);
-  seqs_ = std::move(s.seqs);
+  offsets_.assign(s.offsets);
+  seqs_.assign(s.seqs);
   rec_client_ = std::move(s.client_ids);
   rec_msg_ = std::move(s.msgs);
   last_seq_ = std::max(s.seq_floor, seqs_.empty() ? 0 : seqs_.back());

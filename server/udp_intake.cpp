@@ -50,7 +50,9 @@ bool UdpIntake::open(const SockAddr& bind_to, std::string& error) {
   // A plain note or one marked note of --max-note bytes fits (the client sends a long note
   // alone); +1 reveals a longer datagram.
   slot_size_ = std::max(kMarkedMax, cfg_.max_note + kMarkedHeaderMax + 2) + 1;
-  bufs_.resize(kTurnBudget * slot_size_);
+  // Not zeroed: memory a datagram never reached stays untouched (not resident), so a slot
+  // costs its first page, not its 8 KiB.
+  bufs_.reset(new char[kTurnBudget * slot_size_]);
   peers_.resize(kTurnBudget);
   addr_text_.resize(kTurnBudget * 64);
   addr_len_.resize(kTurnBudget);
@@ -68,7 +70,7 @@ bool UdpIntake::read_turn(int64_t now_ms) {
     size_t n = std::min(kBatch, kTurnBudget - used_);
     for (size_t i = 0; i < n; ++i) {
       size_t slot = used_ + i;
-      iov[i] = {bufs_.data() + slot * slot_size_, slot_size_};
+      iov[i] = {bufs_.get() + slot * slot_size_, slot_size_};
       msgs[i].msg_hdr = {};
       msgs[i].msg_hdr.msg_iov = &iov[i];
       msgs[i].msg_hdr.msg_iovlen = 1;
@@ -122,7 +124,7 @@ void UdpIntake::on_datagram(uint32_t slot, size_t len, bool truncated, int64_t n
   }
   ++stats_.udp_datagrams;
   addr_len_[slot] = static_cast<uint8_t>(peer.format(&addr_text_[slot * 64]));
-  std::string_view data(bufs_.data() + slot * slot_size_, std::min(len, slot_size_));
+  std::string_view data(bufs_.get() + slot * slot_size_, std::min(len, slot_size_));
   if (truncated) {
     // A marked datagram with one note too long for the slot: its header is whole, and the
     // part of the note read is already longer than --max-note, so on_marked refuses that

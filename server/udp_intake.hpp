@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -100,7 +101,7 @@ class UdpIntake {
   SockAddr local_;
   int rcvbuf_ = 0;
   size_t slot_size_ = 0;
-  std::vector<char> bufs_;             // kTurnBudget slots of slot_size_ bytes
+  std::unique_ptr<char[]> bufs_;       // kTurnBudget slots of slot_size_ bytes
   std::vector<SockAddr> peers_;        // per slot
   std::vector<char> addr_text_;        // per slot, 64 bytes: the peer as "IP:PORT"
   std::vector<uint8_t> addr_len_;

@@ -10,7 +10,7 @@
 
 namespace {
 
-const std::vector<uint32_t>* from(const Index& ix, std::string_view filter) {
+const Index::Positions* from(const Index& ix, std::string_view filter) {
   auto f = parse_addr_filter(filter);
   INFO("filter: ", std::string(filter));
   REQUIRE(f.has_value());
@@ -69,7 +69,7 @@ TEST_CASE("index: positions per host IP and per IP:PORT") {
   ix.add(6, "[2001:db8::1]:80", 7);
   ix.add(7, "1.2.3.4:6", 8);
 
-  const P* p = from(ix, "1.2.3.4");
+  const Index::Positions* p = from(ix, "1.2.3.4");
   REQUIRE(p != nullptr);
   CHECK(*p == P{0, 1, 2, 7});
   p = from(ix, "1.2.3.4:5");
@@ -128,7 +128,7 @@ TEST_CASE("index: interleaved clients keep exact positions") {
   }
   for (int who = 0; who < 3; ++who) {
     CAPTURE(who);
-    const P* p = from(ix, addrs[who]);
+    const Index::Positions* p = from(ix, addrs[who]);
     REQUIRE(p != nullptr);
     CHECK(*p == expect[who]);
   }
