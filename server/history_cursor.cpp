@@ -16,6 +16,14 @@ uint64_t offset_of(const Store& st, size_t p) noexcept {
 
 const Index::Positions kNoPositions;
 
+// Do the listed notes from l[j] on make a run of adjacent notes of kRunBytes or more?
+bool long_run_at(const Store& st, const Index::Positions& l, uint64_t j, uint64_t limit) {
+  const uint64_t first = st.offset_at(l[j]);
+  for (uint64_t k = j + 1; k < limit && l[k] == l[k - 1] + 1; ++k)
+    if (st.end_at(l[k]) - first >= HistoryCursor::kRunBytes) return true;
+  return false;
+}
+
 }  // namespace
 
 HistoryCursor::HistoryCursor(const Filters& f, Mode mode, const Store& st, const Index& idx)
@@ -97,6 +105,10 @@ uint64_t HistoryCursor::backlog_bytes(const Store& st, const Index& idx) const n
 
 void HistoryCursor::end_early(const Store& st) noexcept {
   // Lines not sent are taken off the planned count (raw path: whole lines up to byte_off_).
+  if (run_end_) {  // a FROM run, partly sent: the whole lines of it before byte_off_
+    li_ += st.position_at(byte_off_) - run_pos_;
+    run_end_ = 0;
+  }
   if (filter_.all())
     planned_ -= by_list_ ? li_end_ - li_ : st.position_at(end_byte_) - st.position_at(byte_off_);
   end_byte_ = byte_off_;
@@ -143,6 +155,7 @@ size_t HistoryCursor::produce(const Store& st, const Index& idx, std::vector<cha
                    : range_step(st, scratch, emitted, emit);
     if (n == 0) break;
     read += n;
+    if (long_run_next_) break;  // the caller may send the run with start_run()
   }
   return read;
 }
@@ -181,30 +194,57 @@ size_t HistoryCursor::range_step(const Store& st, std::vector<char>& scratch, si
   return span;
 }
 
+bool HistoryCursor::start_run(const Store& st, const Index& idx) noexcept {
+  if (!by_list_ || !filter_.all() || locating_ || run_end_ || failed()) return false;
+  const Index::Positions& l = list(idx);
+  const uint64_t limit = std::min<uint64_t>(list_end(idx), l.size());
+  if (li_ >= limit) return false;
+  const uint64_t first = st.offset_at(l[li_]);
+  uint64_t j = li_ + 1;
+  while (j < limit && l[j] == l[j - 1] + 1 && st.end_at(l[j]) - first <= kRunMax) ++j;
+  const uint64_t end = st.end_at(l[j - 1]);
+  if (end - first < kRunBytes) return false;
+  byte_off_ = first;
+  run_end_ = end;
+  run_li_end_ = j;
+  run_pos_ = l[li_];
+  return true;
+}
+
 size_t HistoryCursor::list_step(const Store& st, const Index& idx, std::vector<char>& scratch,
                                 size_t emit_room, size_t& emitted,
                                 const std::function<void(std::string_view)>& emit) {
-  // Scattered lines: read one span of notes.log that holds the next listed lines (and what
-  // other clients wrote between them), then take the listed ones.
+  // Scattered lines: ONE pread of the span of notes.log that holds the next listed notes,
+  // up to emit_room bytes of them (at least one note) and a span of scratch.size(), then
+  // the listed lines are taken from it. The gaps between them (what other clients wrote)
+  // are read through while narrower than kMaxGap: on this VM reading a page of the page
+  // cache costs less than a second pread, or than mapping it (BENCHMARKS.md, "Sparse
+  // history"); a wider gap ends the span, so a sparse client's notes are read alone.
+  // A run of adjacent notes long enough for sendfile ends it too (start_run).
   const Index::Positions& l = list(idx);
   const uint64_t limit = std::min<uint64_t>(list_end(idx), l.size());
+  long_run_next_ = false;
   const uint64_t first = st.offset_at(l[li_]);
   uint64_t span_end = st.end_at(l[li_]), taken = span_end - first;
   uint64_t j = li_ + 1;
-  while (j < limit) {
-    uint64_t b = st.offset_at(l[j]), e = st.end_at(l[j]);
-    if (e - first > scratch.size() || taken + (e - b) > emit_room) break;
+  for (; j < limit; ++j) {
+    const uint64_t b = st.offset_at(l[j]), e = st.end_at(l[j]);
+    if (e - first > scratch.size() || taken + (e - b) > emit_room || b - span_end > kMaxGap)
+      break;
+    if (b != span_end && filter_.all() && long_run_at(st, l, j, limit)) {
+      long_run_next_ = true;  // sent by sendfile after this span
+      break;
+    }
     span_end = e;
     taken += e - b;
-    ++j;
   }
-  size_t span = static_cast<size_t>(span_end - first);
+  const size_t span = static_cast<size_t>(span_end - first);
   assert(span_end > first);  // the list is in store order
-  if (span > scratch.size()) scratch.resize(span);
+  if (span > scratch.size()) scratch.resize(span);  // one note longer than the scratch
   if (!read_at(st, scratch.data(), span, first)) return 0;
   for (uint64_t x = li_; x < j; ++x) {
-    std::string_view line(scratch.data() + (st.offset_at(l[x]) - first),
-                          static_cast<size_t>(st.end_at(l[x]) - st.offset_at(l[x])));
+    const uint64_t b = st.offset_at(l[x]);
+    std::string_view line(scratch.data() + (b - first), static_cast<size_t>(st.end_at(l[x]) - b));
     if (!filter_.all() && !filter_.passes(line)) continue;
     emit(line);
     emitted += line.size();

@@ -11,7 +11,10 @@
 //   line path  — produce(): reads notes.log in chunks (at most kChunk bytes each) and calls
 //                emit(line) for every selected note line, in seq order, "SEQ\tTIME\tADDR\t
 //                TEXT\n" with its '\n' (parse it with parse_note_line for JSON or SSE).
-//                Works in every mode, raw() or not.
+//                Works in every mode, raw() or not. With FROM it reads spans around the
+//                listed notes, ended by a gap wider than kMaxGap (a sparse client's notes
+//                are read alone); a run of adjacent listed notes of kRunBytes or more goes
+//                by the raw path instead (start_run).
 // Position, in one unit per mode: without FROM a byte offset in notes.log; with FROM an
 // index into the Index's position list of that address.
 //
@@ -39,6 +42,8 @@ class HistoryCursor {
  public:
   enum class Mode { snapshot, follow };
   static constexpr size_t kChunk = 128 << 10;  // store bytes read at most per chunk
+  // FROM: a gap of other notes wider than this between two listed ones ends a read.
+  static constexpr uint64_t kMaxGap = 16 << 10;
 
   HistoryCursor() = default;
   // Positions the cursor for `f` over the store and index as they are now.
@@ -46,11 +51,23 @@ class HistoryCursor {
 
   bool follow() const noexcept { return mode_ == Mode::follow; }
 
-  // ---- raw path (no FROM, no TIME bound, no MATCH) ----
-  bool raw() const noexcept { return !by_list_ && filter_.all(); }
+  // ---- raw path (no FROM, no TIME bound, no MATCH; or a long run of a FROM) ----
+  bool raw() const noexcept { return (!by_list_ && filter_.all()) || run_end_ > 0; }
   uint64_t raw_offset() const noexcept { return byte_off_; }
-  uint64_t raw_end(const Store& st) const noexcept { return range_end(st); }
-  void raw_advance(uint64_t bytes) noexcept { byte_off_ += bytes; }
+  uint64_t raw_end(const Store& st) const noexcept { return run_end_ ? run_end_ : range_end(st); }
+  void raw_advance(uint64_t bytes) noexcept {
+    byte_off_ += bytes;
+    if (run_end_ && byte_off_ >= run_end_) {  // the run is sent: on to the next listed note
+      li_ = run_li_end_;
+      run_end_ = 0;
+    }
+  }
+  // FROM without a line filter: when the next listed notes are a run of adjacent notes of
+  // at least kRunBytes, makes them the raw path's range (raw() is true until they are sent,
+  // so the caller may sendfile() them) and returns true. Call it with no output pending.
+  bool start_run(const Store& st, const Index& idx) noexcept;
+  static constexpr uint64_t kRunBytes = 32 << 10;  // shorter runs are gathered
+  static constexpr uint64_t kRunMax = 16 << 20;    // a longer run is sent in several
 
   // ---- line path ----
   // Reads notes.log and calls emit(line) for each selected note, until `emit_limit` bytes
@@ -96,7 +113,7 @@ class HistoryCursor {
   std::optional<AddrFilter> from_;
   bool by_list_ = false;
   NoteFilter filter_;
-  uint64_t byte_off_ = 0, end_byte_ = 0;  // no FROM: next byte; snapshot end byte
+  uint64_t byte_off_ = 0, end_byte_ = 0;  // no FROM (or a FROM run): next byte; snapshot end
   uint64_t li_ = 0, li_end_ = 0;          // FROM: next list index; snapshot end index
   uint64_t planned_ = 0;                  // lines of a snapshot without a line filter
   uint64_t emitted_ = 0;                  // lines produce() emitted
@@ -105,5 +122,9 @@ class HistoryCursor {
   // (bytes or list indices), need_ passing notes still to find.
   bool locating_ = false;
   uint64_t need_ = 0, back_ = 0, lower_ = 0;
+  // FROM sent as raw runs: while run_end_ > 0, [byte_off_, run_end_) is the rest of the run
+  // of listed notes [li_, run_li_end_), whose first note is at store position run_pos_.
+  uint64_t run_end_ = 0, run_li_end_ = 0, run_pos_ = 0;
+  bool long_run_next_ = false;  // list_step stopped before a run for start_run()
   std::string error_;
 };

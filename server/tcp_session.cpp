@@ -243,7 +243,10 @@ bool TcpSession::stream_finished(const SessionContext& ctx) const noexcept {
 }
 
 size_t TcpSession::stream(SessionContext& ctx, size_t budget, int64_t now_ms) {
-  if (cursor_->raw()) return stream_raw(ctx, budget, now_ms);
+  // No line filter: the whole store, or a long run of adjacent FROM notes (out_ is empty
+  // here, so sendfile keeps the order).
+  if (cursor_->raw() || cursor_->start_run(ctx.store, ctx.index))
+    return stream_raw(ctx, budget, now_ms);
   // Filtered: the cursor scans the store in chunks and the selected lines go to out_, up to
   // kStreamFill (at least one line) so a download stays under 256 KiB of memory with the
   // buffer's growth and compaction.

@@ -1,6 +1,7 @@
 // server_query_test.cpp — issue 13 against the real server: HISTORY FILTERS (FROM, SINCE SEQ,
 // SINCE/UNTIL TIME, LAST, MATCH) alone and combined, each compared with the same filter
-// computed here over the full HISTORY output; SINCE TIME on a hand-made store whose clock
+// computed here over the full HISTORY output; FROM a client writing in long bursts (sent
+// with sendfile) and singly; SINCE TIME on a hand-made store whose clock
 // stepped back; FOLLOW with MATCH/FROM getting only matching live notes; FOLLOW LAST;
 // CLIENTS HOSTS from 127.0.0.1 and 127.0.0.2 with several ports; CLIENTS times after a clock
 // step.
@@ -113,6 +114,43 @@ TEST_CASE("server: HISTORY filters alone and combined equal the filter computed 
   }
   // MATCH is the rest of the line: what follows it is text, not filters
   CHECK(history(t, " MATCH plumber LAST 1").empty());
+}
+
+TEST_CASE("server: HISTORY FROM a client writing in long bursts (sent by sendfile) and singly") {
+  // 127.0.0.1:5000 writes bursts of 700 notes (~60 KB: sent from the file as they are)
+  // and of 1-3 notes (read and picked out), the others single notes between them.
+  TempDir d;
+  ::mkdir((d.path() + "/s").c_str(), 0755);
+  std::string out;
+  uint64_t seq = 0;
+  for (int round = 0; round < 12; ++round) {
+    const int burst = round % 4 == 1 ? 700 : 1 + round % 3;
+    for (int k = 0; k < burst; ++k, ++seq)
+      append_note_line(out, seq + 1, kT0 + static_cast<int64_t>(seq), kAddrs[0],
+                       "burst " + std::to_string(round) + " note " + std::to_string(k));
+    for (int k = 0; k < 5; ++k, ++seq)
+      append_note_line(out, seq + 1, kT0 + static_cast<int64_t>(seq), kAddrs[1 + k % 4], "between");
+  }
+  write_file(d.path() + "/s/notes.log", out);
+  ServerProcess s({}, d.path() + "/s");
+  REQUIRE(s.started());
+  Tcp t(s.tcp_port());
+  const std::vector<std::string> all = history(t, "");
+  REQUIRE(all.size() == seq);
+  for (const std::string& q : std::vector<std::string>{
+           " FROM 127.0.0.1:5000", " FROM 127.0.0.1", " FROM 127.0.0.1:5001",
+           " FROM 127.0.0.1:5000 LAST 750", " FROM 127.0.0.1:5000 SINCE 720",
+           " FROM 127.0.0.1:5000 MATCH note 69"})
+    check_query(t, all, q);
+  // Pipelined: the next command's reply follows the END of a reply sent by sendfile.
+  REQUIRE(t.send("HISTORY FROM 127.0.0.1:5000\nPING\n"));
+  std::string got = t.read_through("\nPONG\n", 10000);
+  Filters f;
+  REQUIRE(parse_filters(" FROM 127.0.0.1:5000", "HISTORY", f) == "");
+  std::string want;
+  for (const std::string& l : brute(all, f)) want += l + "\n";
+  want += "END " + std::to_string(brute(all, f).size()) + "\nPONG\n";
+  CHECK(got == want);
 }
 
 TEST_CASE("server: SINCE TIME selects each note by its own TIME after the clock stepped back") {

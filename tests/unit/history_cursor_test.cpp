@@ -208,3 +208,170 @@ TEST_CASE("history cursor: FOLLOW applies the filters to notes stored later") {
     CHECK(c.backlog_bytes(fx.store, fx.index) == 0);
   }
 }
+
+TEST_CASE("history cursor: FROM gathers runs of adjacent notes, cut anywhere by the room") {
+  // Client A writes bursts of 1..7 notes in a row (runs of adjacent store positions), the
+  // others single notes between them; every room cuts some run in its middle.
+  {
+    Fixture fx;
+    std::mt19937 rng(7);
+    for (int burst = 0; burst < 300; ++burst) {
+      for (int k = 0; k <= burst % 7; ++k)
+        fx.add(kT0 + burst, "10.0.0.1:1", "a" + std::to_string(burst) + std::string(rng() % 30, 'y'));
+      fx.add(kT0 + burst, burst % 2 ? "10.0.0.2:2" : "10.0.0.1:3", "b" + std::to_string(burst));
+    }
+    for (std::string q : {" FROM 10.0.0.1:1", " FROM 10.0.0.1", " FROM 10.0.0.2:2",
+                          " FROM 10.0.0.1:1 MATCH a2", " FROM 10.0.0.1:1 LAST 9"}) {
+      CAPTURE(q);
+      for (size_t room : {size_t{1}, size_t{150}, size_t{333}, size_t{4096}, size_t{96 << 10}}) {
+        CAPTURE(room);
+        fx.query(q, 1 << 20, room);
+      }
+      fx.query(q, 1, 1);  // the smallest read budget too
+    }
+  }
+}
+
+TEST_CASE("history cursor: a FROM run longer than one read") {
+  // 1,300 notes of ~4 KB from one client in a row: one run of 5 MB, read in many spans.
+  Fixture fx;
+  for (int i = 0; i < 1300; ++i)
+    fx.add(kT0 + i, i == 650 ? "10.0.0.9:9" : "10.0.0.1:1",
+           std::to_string(i) + std::string(4000, 'w'));
+  REQUIRE(fx.store.bytes() > 8 * HistoryCursor::kChunk);
+  auto got = fx.query(" FROM 10.0.0.1:1", 1 << 20, 8 << 20);
+  CHECK(got.size() == 1299);
+  fx.query(" FROM 10.0.0.1", 1 << 20, 8 << 20);
+  fx.query(" FROM 10.0.0.1:1", 1 << 20, 96 << 10);
+}
+
+TEST_CASE("history cursor: a sparse FROM reads its own notes, not the wide gaps between them") {
+  Fixture fx;
+  std::vector<std::string> mine;
+  for (int i = 0; i < 30; ++i) {
+    for (int k = 0; k < 200; ++k)  // ~30 KB of other notes: wider than kMaxGap
+      fx.add(kT0, "10.0.0.2:2", "other " + std::to_string(k) + std::string(120, 'o'));
+    fx.add(kT0, "10.0.0.1:1", "mine " + std::to_string(i));
+    if (i % 3 == 0) fx.add(kT0, "10.0.0.1:1", "mine too " + std::to_string(i));  // adjacent
+  }
+  Filters f;
+  REQUIRE(parse_filters(" FROM 10.0.0.1:1", "HISTORY", f) == "");
+  size_t mine_bytes = 0;
+  for (const std::string& l : fx.expected(f, fx.lines.size())) mine_bytes += l.size();
+  HistoryCursor c(f, HistoryCursor::Mode::snapshot, fx.store, fx.index);
+  std::vector<char> scratch(HistoryCursor::kChunk);
+  std::string out;
+  size_t read = 0;
+  for (int guard = 0; guard < 1000 && !c.at_end(fx.store, fx.index); ++guard)
+    read += c.produce(fx.store, fx.index, scratch, 1 << 20, 96 << 10,
+                      [&](std::string_view l) { out += l; });
+  CHECK(read == mine_bytes);  // not one byte of the other client's notes
+  CHECK(out.size() == mine_bytes);
+  CHECK(c.lines() == 40);
+}
+
+TEST_CASE("history cursor: FROM over a notes.log truncated underneath names file and byte") {
+  Fixture fx;
+  fill(fx, 400);
+  Filters f;
+  REQUIRE(parse_filters(" FROM 127.0.0.1:5001", "HISTORY", f) == "");
+  HistoryCursor c(f, HistoryCursor::Mode::snapshot, fx.store, fx.index);
+  std::vector<char> scratch(HistoryCursor::kChunk);
+  std::vector<std::string> out;
+  auto emit = [&](std::string_view l) { out.emplace_back(l); };
+  c.produce(fx.store, fx.index, scratch, 1 << 20, 2000, emit);  // a few lines only
+  REQUIRE_FALSE(c.failed());
+  REQUIRE_FALSE(out.empty());
+  const size_t sent = out.size();
+  const uint64_t half = fx.store.bytes() / 2;
+  REQUIRE(::truncate(fx.store.log_path().c_str(), static_cast<off_t>(half)) == 0);
+  for (int guard = 0; guard < 1000 && !c.failed() && !c.at_end(fx.store, fx.index); ++guard)
+    c.produce(fx.store, fx.index, scratch, 1 << 20, 2000, emit);
+  REQUIRE(c.failed());
+  CHECK(c.error().find(fx.store.log_path()) != std::string::npos);
+  CHECK(c.error().find("at byte ") != std::string::npos);
+  CHECK(c.error().find("truncated underneath it") != std::string::npos);
+  CHECK(out.size() >= sent);
+  for (const std::string& l : out) CHECK(l.back() == '\n');  // whole lines only
+  c.end_early(fx.store);
+  CHECK(c.lines() == out.size());  // END counts exactly the lines emitted
+  CHECK(c.at_end(fx.store, fx.index));
+}
+
+namespace {
+
+// What a TCP session does: long runs through the raw path (read here with pread, `piece`
+// bytes at a time, as a sendfile that stops anywhere), the rest through produce().
+std::string run_as_session(Fixture& fx, HistoryCursor& c, size_t piece, size_t& raw_bytes) {
+  std::string out;
+  std::vector<char> scratch(HistoryCursor::kChunk);
+  for (int guard = 0; guard < 1000000 && !c.at_end(fx.store, fx.index); ++guard) {
+    if (c.raw() || c.start_run(fx.store, fx.index)) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(piece, c.raw_end(fx.store) - c.raw_offset()));
+      std::string b(n, '\0');
+      REQUIRE(::pread(fx.store.log_fd(), b.data(), n, static_cast<off_t>(c.raw_offset())) ==
+              static_cast<ssize_t>(n));
+      out += b;
+      raw_bytes += n;
+      c.raw_advance(n);
+      continue;
+    }
+    c.produce(fx.store, fx.index, scratch, 1 << 20, 96 << 10,
+              [&](std::string_view l) { out += l; });
+  }
+  CHECK_FALSE(c.failed());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("history cursor: FROM runs of adjacent notes of 32 KiB or more go by the raw path") {
+  // Client A: a long burst (~60 KB), short bursts, then one ending the store; B between.
+  Fixture fx;
+  auto burst = [&](const char* who, int n) {
+    for (int k = 0; k < n; ++k) fx.add(kT0, who, std::to_string(k) + std::string(100, 'r'));
+  };
+  burst("10.0.0.1:1", 3);
+  burst("10.0.0.2:2", 1);
+  burst("10.0.0.1:1", 500);  // a long run
+  burst("10.0.0.2:2", 2);
+  for (int i = 0; i < 20; ++i) {
+    burst("10.0.0.1:1", 1 + i % 3);
+    burst("10.0.0.2:2", 1);
+  }
+  burst("10.0.0.1:1", 400);  // a long run at the end of the store
+  for (std::string q : {" FROM 10.0.0.1:1", " FROM 10.0.0.1", " FROM 10.0.0.2:2",
+                        " FROM 10.0.0.1:1 LAST 450", " FROM 10.0.0.1:1 MATCH 7"}) {
+    CAPTURE(q);
+    Filters f;
+    REQUIRE(parse_filters(q, "HISTORY", f) == "");
+    std::string want;
+    for (const std::string& l : fx.expected(f, fx.lines.size())) want += l;
+    for (size_t piece : {size_t{1000}, size_t{7777}, size_t{1 << 20}}) {
+      CAPTURE(piece);
+      HistoryCursor c(f, HistoryCursor::Mode::snapshot, fx.store, fx.index);
+      size_t raw_bytes = 0;
+      CHECK(run_as_session(fx, c, piece, raw_bytes) == want);
+      CHECK(c.lines() == fx.expected(f, fx.lines.size()).size());
+      const bool runs = q.find("10.0.0.1") != std::string::npos && q.find("MATCH") == std::string::npos;
+      CHECK((raw_bytes > 40000) == runs);  // the long runs went raw, only for them
+    }
+  }
+}
+
+TEST_CASE("history cursor: a FROM run cut short by a truncated store counts its whole lines") {
+  Fixture fx;
+  for (int k = 0; k < 600; ++k) fx.add(kT0, "10.0.0.1:1", std::to_string(k) + std::string(100, 'r'));
+  Filters f;
+  REQUIRE(parse_filters(" FROM 10.0.0.1:1", "HISTORY", f) == "");
+  HistoryCursor c(f, HistoryCursor::Mode::snapshot, fx.store, fx.index);
+  REQUIRE(c.start_run(fx.store, fx.index));
+  CHECK(c.raw());
+  CHECK(c.raw_offset() == 0);
+  // 250 lines sent (a session's sendfile stopping at a line boundary), then the store fails.
+  c.raw_advance(fx.store.offset_at(250));
+  CHECK(c.raw());
+  c.end_early(fx.store);
+  CHECK(c.lines() == 250);
+  CHECK(c.at_end(fx.store, fx.index));
+}
