@@ -19,8 +19,8 @@ void Store::unmap() noexcept {
   if (map_) ::munmap(const_cast<char*>(map_), map_len_);
   map_ = nullptr;
   map_len_ = 0;
-  rec_client_ = {};
-  rec_msg_ = {};
+  std::vector<uint64_t>().swap(rec_client_);  // "= {}" would keep the capacity (8 B a note)
+  std::vector<uint64_t>().swap(rec_msg_);
 }
 
 bool Store::recover(bool repair_damage, RecoveryReport& report, std::string& error) {
