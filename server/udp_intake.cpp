@@ -52,10 +52,12 @@ bool UdpIntake::open(const SockAddr& bind_to, std::string& error) {
   slot_size_ = std::max(kMarkedMax, cfg_.max_note + kMarkedHeaderMax + 2) + 1;
   // Not zeroed: memory a datagram never reached stays untouched (not resident), so a slot
   // costs its first page, not its 8 KiB.
-  bufs_.reset(new char[kTurnBudget * slot_size_]);
-  peers_.resize(kTurnBudget);
-  addr_text_.resize(kTurnBudget * 64);
-  addr_len_.resize(kTurnBudget);
+  bufs_size_ = kTurnBudget * slot_size_;
+  bufs_.reset(new char[bufs_size_]);
+  peers_.resize(kMaxDatagrams);
+  data_at_.resize(kMaxDatagrams);
+  addr_text_.resize(kMaxDatagrams * 64);
+  addr_len_.resize(kMaxDatagrams);
   notes_.reserve(kTurnBudget);
   waiting_.reserve(kTurnBudget);
   sealed_.reserve(kTurnBudget);
@@ -66,11 +68,17 @@ bool UdpIntake::read_turn(int64_t now_ms) {
   constexpr size_t kBatch = 64;
   mmsghdr msgs[kBatch];
   iovec iov[kBatch];
-  while (used_ < kTurnBudget) {
-    size_t n = std::min(kBatch, kTurnBudget - used_);
+  size_t read = 0;
+  while (read < kTurnBudget && has_room()) {
+    // Each datagram of the batch gets a window of slot_size_ bytes after those kept; once
+    // read, it moves down to the end of the kept bytes (never over a later one), so small
+    // datagrams take little room and many can wait for a commit in flight.
+    const size_t windows = (bufs_size_ - buf_end_) / slot_size_;
+    const size_t n = std::min({kBatch, kTurnBudget - read, kMaxDatagrams - used_, windows});
+    char* const base = bufs_.get() + buf_end_;
     for (size_t i = 0; i < n; ++i) {
       size_t slot = used_ + i;
-      iov[i] = {bufs_.get() + slot * slot_size_, slot_size_};
+      iov[i] = {base + i * slot_size_, slot_size_};
       msgs[i].msg_hdr = {};
       msgs[i].msg_hdr.msg_iov = &iov[i];
       msgs[i].msg_hdr.msg_iovlen = 1;
@@ -87,9 +95,16 @@ bool UdpIntake::read_turn(int64_t now_ms) {
       peers_[slot].len = msgs[i].msg_hdr.msg_namelen;
       bool truncated = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0 ||
                        msgs[i].msg_len >= slot_size_;
-      on_datagram(slot, msgs[i].msg_len, truncated, now_ms);
+      const size_t len = std::min<size_t>(msgs[i].msg_len, slot_size_);
+      char* const at = bufs_.get() + buf_end_;
+      if (at != base + static_cast<size_t>(i) * slot_size_)
+        std::memmove(at, base + static_cast<size_t>(i) * slot_size_, len);
+      data_at_[slot] = static_cast<uint32_t>(buf_end_);
+      buf_end_ += len;
+      on_datagram(slot, len, truncated, now_ms);
     }
     used_ += static_cast<size_t>(got);
+    read += static_cast<size_t>(got);
     if (static_cast<size_t>(got) < n) return false;
   }
   return true;
@@ -124,7 +139,7 @@ void UdpIntake::on_datagram(uint32_t slot, size_t len, bool truncated, int64_t n
   }
   ++stats_.udp_datagrams;
   addr_len_[slot] = static_cast<uint8_t>(peer.format(&addr_text_[slot * 64]));
-  std::string_view data(bufs_.get() + slot * slot_size_, std::min(len, slot_size_));
+  std::string_view data(bufs_.get() + data_at_[slot], len);
   if (truncated) {
     // A marked datagram with one note too long for the slot: its header is whole, and the
     // part of the note read is already longer than --max-note, so on_marked refuses that
@@ -234,6 +249,7 @@ void UdpIntake::seal() {
   waiting_.clear();
   notes_.clear();
   used_ = 0;
+  buf_end_ = 0;
 }
 
 void UdpIntake::end_commit(bool committed, uint64_t first_seq) {

@@ -32,6 +32,7 @@
 class UdpIntake {
  public:
   static constexpr size_t kTurnBudget = 1024;   // datagrams read per turn
+  static constexpr size_t kMaxDatagrams = 4096;  // read and waiting for the next commit
   static constexpr size_t kMarkedMax = 8192;    // largest multi-note marked datagram the client sends
   static constexpr size_t kMarkedHeaderMax = 64;  // a marked header line, '\n' included
   static constexpr size_t kMaxQueuedReplies = 65536;
@@ -45,9 +46,13 @@ class UdpIntake {
   // Reads datagrams until the socket is empty or the turn's budget is spent. Returns true
   // when it stopped at the budget (more may be waiting).
   bool read_turn(int64_t now_ms);
-  // Room for more datagrams before the next commit (kTurnBudget receive slots). While a
-  // commit is in flight the slots fill up, and the loop stops reading until it ends.
-  bool has_room() const noexcept { return used_ < kTurnBudget; }
+  // Room for more datagrams before the next commit: at most kMaxDatagrams, in the receive
+  // buffer (kTurnBudget windows of the largest datagram; each datagram read keeps only its
+  // own bytes). While a commit is in flight it fills up, and the loop stops reading until
+  // the commit ends.
+  bool has_room() const noexcept {
+    return used_ < kMaxDatagrams && bufs_size_ - buf_end_ >= slot_size_;
+  }
   // The notes accepted since the last seal(), to commit in this order; views stay valid
   // until seal().
   const std::vector<NoteToAppend>& notes() const noexcept { return notes_; }
@@ -101,9 +106,14 @@ class UdpIntake {
   SockAddr local_;
   int rcvbuf_ = 0;
   size_t slot_size_ = 0;
-  std::unique_ptr<char[]> bufs_;       // kTurnBudget slots of slot_size_ bytes
-  std::vector<SockAddr> peers_;        // per slot
-  std::vector<char> addr_text_;        // per slot, 64 bytes: the peer as "IP:PORT"
+  // The datagrams read, end to end, up to buf_end_ (bufs_size_ bytes, not zeroed).
+  std::unique_ptr<char[]> bufs_;
+  size_t bufs_size_ = 0;
+  size_t buf_end_ = 0;
+  // Per slot (a datagram read since the last seal(), 0..kMaxDatagrams-1):
+  std::vector<uint32_t> data_at_;      // where its bytes start in bufs_
+  std::vector<SockAddr> peers_;
+  std::vector<char> addr_text_;        // 64 bytes: the peer as "IP:PORT"
   std::vector<uint8_t> addr_len_;
   size_t used_ = 0;                    // slots filled since the last seal()
   std::vector<NoteToAppend> notes_;

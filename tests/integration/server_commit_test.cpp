@@ -3,7 +3,8 @@
 // (STATS answered, datagrams read and refusals answered), but no OK or 201 leaves and HISTORY
 // does not show the commit's notes until both fdatasyncs returned; a retry of a note in flight
 // gets its original seq and it is stored once; a POST whose connection is reset meanwhile
-// is still stored; SIGTERM with a commit in flight answers and stores everything read. The
+// is still stored; SIGTERM with a commit in flight answers and stores everything read;
+// thousands of datagrams read meanwhile (past one turn's budget) form the next commit. The
 // commit is held by the test switch DAILYNETD_SYNC_GATE=PATH (the sync thread waits until
 // PATH exists), so nothing here depends on timing: a reply that must not come can not come
 // while the gate is shut.
@@ -111,4 +112,29 @@ TEST_CASE("commit in flight: a POST whose connection is reset is stored; SIGTERM
   CHECK(b.recv(10000) == "OK 2\n");  // the next commit: UDP notes first, then the POST
   CHECK(stored_texts(s) == std::vector<std::string>{"u1", "u2", "web one"});
   CHECK(s.log().find("stopped: 3 notes") != std::string::npos);
+}
+
+TEST_CASE("commit in flight: thousands of datagrams read meanwhile form the next commit") {
+  Gate gate;
+  ServerProcess s({"--fsync", "always"});
+  REQUIRE(s.started());
+  Udp a(s.udp_port());
+  REQUIRE(a.send("first"));
+  REQUIRE(wait_stat(s.tcp_port(), "udp_datagrams_received", 1, 10000) == 1);
+  // More than one turn's 1,024 while the first commit waits at the gate, in steps the
+  // server has read before the next (a small receive buffer must not drop any).
+  const int kMore = 3000;
+  for (int i = 0; i < kMore; i += 100) {
+    for (int j = i; j < i + 100; ++j) REQUIRE(a.send("note " + std::to_string(j)));
+    REQUIRE(wait_stat(s.tcp_port(), "udp_datagrams_received", 1 + i + 100, 10000) == 1 + i + 100);
+  }
+  CHECK(stat_value(s.tcp_port(), "notes_stored") == 0);
+  gate.open();
+  CHECK(wait_stat(s.tcp_port(), "notes_stored", 1 + kMore, 20000) == 1 + kMore);
+  CHECK(stat_value(s.tcp_port(), "store_commits") == 2);  // the first, then all the others
+  CHECK(stat_value(s.tcp_port(), "udp_notes_accepted") == 1 + kMore);
+  CHECK(s.stop() == 0);
+  std::vector<std::string> texts = stored_texts(s);
+  REQUIRE(texts.size() == 1 + kMore);
+  for (int j = 0; j < kMore; ++j) CHECK(texts[1 + j] == "note " + std::to_string(j));
 }
