@@ -65,6 +65,7 @@ function noteItem(n) {
   meta.append(time, seq, from);
   const text = document.createElement("p");
   text.className = "text";
+  text.dir = "auto";  // a Hebrew or Arabic note reads right to left, its punctuation in place
   text.textContent = n.text;
   li.append(meta, text);
   return li;
@@ -234,6 +235,7 @@ function renderPending() {
     const li = document.createElement("li");
     const text = document.createElement("span");
     text.className = "text";
+    text.dir = "auto";
     text.textContent = p.text;
     li.append(text);
     if (p.refused) {

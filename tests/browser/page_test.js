@@ -11,7 +11,7 @@
 // writes), a note refused while another is typed stays pending marked refused, a blank note
 // and a double tap store nothing extra, a burst of UDP notes is shown live once each and in
 // order, a past day's live stream starts at the store's newest
-// seq, stacked combining marks stay inside their note.
+// seq, a Hebrew note reads right to left, stacked combining marks stay inside their note.
 // Env: BIN_DIR (dailynetd, dailynet), CHROMIUM (browser path), SCREENSHOT_DIR (where
 // phone.png and phone-dark.png go; default a temp dir). Prints one PASS/FAIL line per check,
 // ends with "N passed, N failed"; exit status 0 only if nothing failed.
@@ -352,6 +352,14 @@ async function tryoutChecks(browser, origin, port) {
   const newestSeq = (await history(port)).length;
   check(streams.length === 1 && new URL(streams[0]).searchParams.get("since") === String(newestSeq),
         "a past day's live stream starts after the store's newest note", streams.join(" "));
+
+  // A right-to-left note reads right to left (its punctuation in place), a Latin one left to right.
+  await page.click("#clear");
+  const rtl = await udpNote(port, "שלום! רשימת קניות: חלב, לחם (2)");
+  const rtlSeq = rtl && rtl.startsWith("OK ") ? rtl.slice(3).trim() : "0";
+  const dirOf = (seq) => page.$eval(`#n${seq} .text`, (e) => getComputedStyle(e).direction).catch(() => "");
+  check(await until(async () => (await dirOf(rtlSeq)) === "rtl", 10000) && (await dirOf(last)) === "ltr",
+        "a Hebrew note is shown right to left, a Latin one left to right");
 
   // Stacked combining marks stay inside their note (no drawing over the next one).
   check(await page.$eval("#notes", (e) => getComputedStyle(e.appendChild(document.createElement("li"))).overflow) === "hidden",
