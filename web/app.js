@@ -116,21 +116,22 @@ function errorText(body, status) {
 async function load() {
   const mine = ++generation;
   closeEvents();
-  shown = new Map();
-  newest = oldest = 0;
-  list.replaceChildren();
-  resume = 0;
+  // The notes on screen stay until the new ones are in (no blank list while a search is
+  // typed on a slow network, nor while the server is down).
+  setStatus("loading notes…");
   const p = filterParams();
   p.set("last", PAGE);
   try {
     // With a filter the newest shown note may be far behind the store's (a past day, a rare
     // word): the live stream starts after the store's newest instead of replaying the rest.
-    if (p.has("match") || p.has("since")) {
-      const top = await fetchNotes(new URLSearchParams({ last: 1 }));
-      if (top.length) resume = top[0].seq;
-    }
+    let top = [];
+    if (p.has("match") || p.has("since")) top = await fetchNotes(new URLSearchParams({ last: 1 }));
     const notes = await fetchNotes(p);
     if (mine !== generation) return;
+    shown = new Map();
+    newest = oldest = 0;
+    list.replaceChildren();
+    resume = top.length ? top[0].seq : 0;
     addNotes(notes, false);
     $("older").hidden = notes.length < PAGE;
     toBottom();
@@ -155,6 +156,7 @@ async function loadOlder() {
     addNotes(notes, false);
     el.scrollTop = el.scrollHeight - keep;  // stay on the note that was at the top
     if (notes.length < PAGE) $("older").hidden = true;
+    if (events) setStatus("live — " + shown.size + " notes shown");
   } catch (e) {
     setStatus("could not load older notes: " + e.message);
   }

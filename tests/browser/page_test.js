@@ -11,7 +11,8 @@
 // writes), a note refused while another is typed stays pending marked refused, a blank note
 // and a double tap store nothing extra, a burst of UDP notes is shown live once each and in
 // order, a past day's live stream starts at the store's newest
-// seq, a Hebrew note reads right to left, stacked combining marks stay inside their note.
+// seq, a Hebrew note reads right to left, stacked combining marks stay inside their note, a
+// slow search keeps the notes on screen and says it is loading.
 // Env: BIN_DIR (dailynetd, dailynet), CHROMIUM (browser path), SCREENSHOT_DIR (where
 // phone.png and phone-dark.png go; default a temp dir). Prints one PASS/FAIL line per check,
 // ends with "N passed, N failed"; exit status 0 only if nothing failed.
@@ -364,6 +365,22 @@ async function tryoutChecks(browser, origin, port) {
   // Stacked combining marks stay inside their note (no drawing over the next one).
   check(await page.$eval("#notes", (e) => getComputedStyle(e.appendChild(document.createElement("li"))).overflow) === "hidden",
         "a note clips what its text draws outside it");
+
+  // A search on a slow network: the page says it is loading and keeps the notes on screen
+  // until the matching ones are in.
+  await page.setRequestInterception(true);
+  let slow = null;
+  const hold = (r) => { if (r.url().includes("match=") && r.url().includes("/notes?") && !slow) slow = r; else r.continue(); };
+  page.on("request", hold);
+  const before = (await shownSeqs(page)).length;
+  await page.type("#match", "burst 1999");
+  await until(() => slow, 5000);
+  check((await statusOf(page)) === "loading notes…" && (await shownSeqs(page)).length === before,
+        "while a search loads the page says so and keeps the notes shown", await statusOf(page));
+  if (slow) await slow.continue();
+  check(await until(async () => (await shownSeqs(page)).length === 1, 5000), "then the matching note replaces them");
+  page.off("request", hold);
+  await page.setRequestInterception(false);
   await page.close();
 }
 
