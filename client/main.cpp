@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <cstdio>
 
+#include "../common/filters.hpp"
 #include "commands.hpp"
 #include "options.hpp"
 #include "terminal.hpp"
@@ -29,7 +30,14 @@ int main(int argc, char** argv) {
   }
   switch (o.command) {
     case Command::none:
-      return is_terminal(0) ? run_interactive(o) : run_send(o);
+      if (is_terminal(0)) return run_interactive(o);
+      if (!to_wire(o.filters).empty()) {  // they choose what the session shows; send ignores them
+        report("--from, --since, --until, --last and --grep are for the session on a terminal "
+               "or for history/follow; stdin is not a terminal, so dailynet would send its lines "
+               "(see dailynet --help)");
+        return kExitUsage;
+      }
+      return run_send(o);
     case Command::send: return run_send(o);
     case Command::history: return run_history(o);
     case Command::clients: return run_clients(o);

@@ -392,6 +392,13 @@ TEST_CASE("client: plain dailynet with stdin not a terminal sends, no prompt, no
   CHECK(r.err == "");
   CHECK(stored_texts(s) ==
         std::vector<std::string>{"already there", "from a pipe", "and another"});
+  // The history filters choose what the session shows; with stdin a pipe they would be
+  // ignored while the lines are sent: a usage error, nothing sent.
+  auto f = run(with_port({"--grep", "foo"}, s.udp_port()), "y\n");
+  CHECK(f.code == 2);
+  CHECK(f.err.find("stdin is not a terminal, so dailynet would send its lines") !=
+        std::string::npos);
+  CHECK(stored_texts(s).size() == 3);
 }
 
 TEST_CASE("client send: many lines, many datagrams, every note once and in order") {
