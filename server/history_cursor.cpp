@@ -73,6 +73,22 @@ HistoryCursor::HistoryCursor(const Filters& f, Mode mode, const Store& st, const
     byte_off_ = lo;
     end_byte_ = hi;
   }
+  since_seq_ = f.since_seq;
+  since_pending_ = mode == Mode::follow && f.since_seq > 0 &&
+                   st.position_after(f.since_seq) == st.count();  // no stored seq > N yet
+}
+
+void HistoryCursor::skip_since(const Store& st, const Index* idx) const noexcept {
+  if (!since_pending_) return;
+  const size_t p = st.position_after(since_seq_);  // the first note with seq > N, or count()
+  if (by_list_) {
+    const Index::Positions& l = list(*idx);
+    li_ = l.lower_bound(static_cast<size_t>(std::min<uint64_t>(li_, l.size())), l.size(),
+                        static_cast<uint32_t>(p));
+  } else {
+    byte_off_ = std::max(byte_off_, offset_of(st, p));
+  }
+  if (p < st.count()) since_pending_ = false;  // seqs rise: later notes all pass SINCE
 }
 
 const Index::Positions& HistoryCursor::list(const Index& idx) const noexcept {
@@ -85,12 +101,14 @@ uint64_t HistoryCursor::list_end(const Index& idx) const noexcept {
 }
 
 bool HistoryCursor::at_end(const Store& st, const Index& idx) const noexcept {
+  skip_since(st, &idx);
   if (failed()) return true;
   if (locating_) return false;
   return by_list_ ? li_ >= list_end(idx) : byte_off_ >= range_end(st);
 }
 
 uint64_t HistoryCursor::backlog_bytes(const Store& st, const Index& idx) const noexcept {
+  skip_since(st, &idx);
   uint64_t from = 0, to = 0;
   if (!by_list_) {
     from = byte_off_;
@@ -143,6 +161,7 @@ size_t HistoryCursor::produce(const Store& st, const Index& idx, std::vector<cha
                               size_t read_budget, size_t emit_limit,
                               const std::function<void(std::string_view)>& emit) {
   if (scratch.size() < kChunk) scratch.resize(kChunk);
+  skip_since(st, &idx);
   size_t read = 0, emitted = 0;
   while (!failed() && emitted < emit_limit && (read == 0 || read < read_budget)) {
     size_t n;
@@ -196,6 +215,7 @@ size_t HistoryCursor::range_step(const Store& st, std::vector<char>& scratch, si
 
 bool HistoryCursor::start_run(const Store& st, const Index& idx) noexcept {
   if (!by_list_ || !filter_.all() || locating_ || run_end_ || failed()) return false;
+  skip_since(st, &idx);
   const Index::Positions& l = list(idx);
   const uint64_t limit = std::min<uint64_t>(list_end(idx), l.size());
   if (li_ >= limit) return false;

@@ -23,7 +23,10 @@
 // notes that pass the other filters (found by reading backwards from the snapshot end, then
 // streamed forwards); MATCH is a chunked scan (NoteFilter). A snapshot ends at the store's
 // end when start() ran; a follow cursor runs on as notes are stored, with the same filters
-// (LAST applies to what was stored at start, as tail -n N -f).
+// (LAST applies to what was stored at start, as tail -n N -f). A follow cursor whose SINCE N
+// is at or past the newest seq at start skips the notes stored later with seq <= N (a
+// Last-Event-ID from another store): seqs rise in store order, so they are a prefix of what
+// follows, skipped by moving the position (the raw path keeps working).
 #pragma once
 
 #include <cstddef>
@@ -54,7 +57,10 @@ class HistoryCursor {
   // ---- raw path (no FROM, no TIME bound, no MATCH; or a long run of a FROM) ----
   bool raw() const noexcept { return (!by_list_ && filter_.all()) || run_end_ > 0; }
   uint64_t raw_offset() const noexcept { return byte_off_; }
-  uint64_t raw_end(const Store& st) const noexcept { return run_end_ ? run_end_ : range_end(st); }
+  uint64_t raw_end(const Store& st) const noexcept {
+    if (!by_list_) skip_since(st, nullptr);  // a FROM run starts after the skip (start_run)
+    return run_end_ ? run_end_ : range_end(st);
+  }
   void raw_advance(uint64_t bytes) noexcept {
     byte_off_ += bytes;
     if (run_end_ && byte_off_ >= run_end_) {  // the run is sent: on to the next listed note
@@ -99,6 +105,11 @@ class HistoryCursor {
     return mode_ == Mode::snapshot ? end_byte_ : st.bytes();
   }
   uint64_t list_end(const Index& idx) const noexcept;
+  // Follow with SINCE N at or past the newest seq at start: moves the position past the notes
+  // stored since with seq <= N (SPEC "SINCE N is exclusive"). idx may be null without FROM.
+  // Const because at_end() and raw_end() are: the position it moves is where the stream
+  // starts, not output.
+  void skip_since(const Store& st, const Index* idx) const noexcept;
   const Index::Positions& list(const Index& idx) const noexcept;
   bool read_at(const Store& st, char* buf, size_t n, uint64_t off);
   size_t range_step(const Store& st, std::vector<char>& scratch, size_t& emitted,
@@ -113,8 +124,12 @@ class HistoryCursor {
   std::optional<AddrFilter> from_;
   bool by_list_ = false;
   NoteFilter filter_;
-  uint64_t byte_off_ = 0, end_byte_ = 0;  // no FROM (or a FROM run): next byte; snapshot end
-  uint64_t li_ = 0, li_end_ = 0;          // FROM: next list index; snapshot end index
+  mutable uint64_t byte_off_ = 0;         // no FROM (or a FROM run): next byte
+  uint64_t end_byte_ = 0;                 // no FROM: snapshot end byte
+  mutable uint64_t li_ = 0;               // FROM: next list index (skip_since moves both)
+  uint64_t li_end_ = 0;                   // FROM: snapshot end index
+  uint64_t since_seq_ = 0;                // SINCE N (0: none)
+  mutable bool since_pending_ = false;    // follow: no note with seq > N stored yet
   uint64_t planned_ = 0;                  // lines of a snapshot without a line filter
   uint64_t emitted_ = 0;                  // lines produce() emitted
   uint64_t follow_base_ = 0;              // store bytes at start()

@@ -118,6 +118,24 @@ TEST_CASE("http events: Last-Event-ID resumes after that seq, also after a resta
   s.keep_data();
 }
 
+TEST_CASE("http events: since=N or Last-Event-ID N past the newest seq sends only seq > N") {
+  // SPEC: Last-Event-ID resumes after that seq, since=N is exclusive: a tab whose N came from
+  // another store (a --data change, a restored backup) must not get seqs 1..N stored later.
+  ServerProcess s;
+  REQUIRE(s.started());
+  Udp u(s.udp_port());
+  REQUIRE(u.ask("n1") == "OK 1\n");
+  auto q = open_events(s.tcp_port(), "?since=5");
+  auto h = open_events(s.tcp_port(), "", {"Last-Event-ID: 5"});
+  CHECK(q->read_until("\n\n") == "retry: 2000\n\n");
+  CHECK(h->read_until("\n\n") == "retry: 2000\n\n");
+  REQUIRE(wait_stat(s.tcp_port(), "http_events_open", 2) == 2);
+  for (int i = 2; i <= 7; ++i)
+    REQUIRE(u.ask("n" + std::to_string(i)) == "OK " + std::to_string(i) + "\n");
+  CHECK(ids_of(q->read_until("id: 7\n", 3000)) == std::vector<std::string>{"6", "7"});
+  CHECK(ids_of(h->read_until("id: 7\n", 3000)) == std::vector<std::string>{"6", "7"});
+}
+
 TEST_CASE("http events: a comment at least every 30 s keeps proxies from timing out") {
   ServerProcess s;
   REQUIRE(s.started());

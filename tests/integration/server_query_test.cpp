@@ -215,6 +215,30 @@ TEST_CASE("server: FOLLOW with MATCH or FROM gets only the matching live notes; 
     CHECK(text(tail.line()) == V{want});
 }
 
+TEST_CASE("server: FOLLOW SINCE N at or past the newest seq sends only later notes with seq > N") {
+  // SPEC: SINCE N is exclusive, also for the notes a FOLLOW gets live (a follower whose N came
+  // from another store must not get seqs 1..N). Raw path, FROM (index list), MATCH (line path).
+  ServerProcess s;
+  REQUIRE(s.started());
+  Tcp raw(s.tcp_port()), from(s.tcp_port()), match(s.tcp_port());
+  REQUIRE(raw.send("FOLLOW SINCE 5\n"));
+  REQUIRE(from.send("FOLLOW SINCE 5 FROM 127.0.0.1\n"));
+  REQUIRE(match.send("follow since 5 match n\n"));
+  Tcp barrier(s.tcp_port());  // answered after the FOLLOWs, which arrived before it
+  REQUIRE(barrier.send("PING\n"));
+  REQUIRE(barrier.line() == "PONG");
+  Udp u(s.udp_port());
+  for (int i = 1; i <= 7; ++i)
+    REQUIRE(u.ask("n" + std::to_string(i)) == "OK " + std::to_string(i) + "\n");
+  for (Tcp* t : {&raw, &from, &match}) {
+    for (const char* want : {"6", "7"}) {
+      std::optional<std::string> l = t->line();
+      REQUIRE(l);
+      CHECK(split_tabs(*l).at(0) == want);
+    }
+  }
+}
+
 TEST_CASE("server: CLIENTS HOSTS lists IP, notes, first and latest time, distinct ports") {
   ServerProcess s;
   REQUIRE(s.started());
