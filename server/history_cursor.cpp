@@ -136,6 +136,20 @@ void HistoryCursor::end_early(const Store& st) noexcept {
   error_.clear();
 }
 
+bool HistoryCursor::finish_line(const Store& st, std::string& out) {
+  if (!raw() || byte_off_ >= st.bytes()) return true;
+  const uint64_t end = offset_of(st, st.position_at(byte_off_));  // the next line start
+  if (end == byte_off_) return true;
+  const size_t before = out.size(), n = static_cast<size_t>(end - byte_off_);
+  out.resize(before + n);
+  if (!read_at(st, out.data() + before, n, byte_off_)) {
+    out.resize(before);
+    return false;
+  }
+  raw_advance(n);
+  return true;
+}
+
 bool HistoryCursor::read_at(const Store& st, char* buf, size_t n, uint64_t off) {
   if (off + n > st.readable_end()) {  // never send bytes the server did not write
     error_ = "store read stopped at byte " + std::to_string(off) + " of " + st.log_path() +

@@ -75,6 +75,12 @@ class HistoryCursor {
   static constexpr uint64_t kRunBytes = 32 << 10;  // shorter runs are gathered
   static constexpr uint64_t kRunMax = 16 << 20;    // a longer run is sent in several
 
+  // Raw path stopped inside a line (sendfile() ends where the socket or the turn's budget
+  // cut it): appends the rest of that line (one line at most) to `out` and moves past it, so
+  // that what follows (BYE, a close) never lands after half a note line. Nothing to do at a
+  // line start. False, with failed(), when the store can not give the bytes.
+  bool finish_line(const Store& st, std::string& out);
+
   // ---- line path ----
   // Reads notes.log and calls emit(line) for each selected note, until `emit_limit` bytes
   // were emitted, `read_budget` store bytes were read (at least one chunk is read when there

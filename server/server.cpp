@@ -376,7 +376,7 @@ void Server::shutdown() {
     start_commit(mono_ms(), wall_ms());
     for (auto& s : sessions_) s->pump_output(ctx_, mono_ms());
   }
-  for (auto& s : sessions_) s->begin_shutdown();
+  for (auto& s : sessions_) s->begin_shutdown(ctx_);
   while (mono_ms() < deadline) {
     intake_.flush_replies();
     close_finished();

@@ -160,7 +160,7 @@ void TcpSession::process_lines(SessionContext& ctx, int64_t now_ms) {
     in_.consume(nl + 1);
     if (state_ == State::follow) {
       if (is_quit(copy)) {
-        out_.append("BYE\n");
+        if (finish_stream_line(ctx)) out_.append("BYE\n");
         state_ = State::closing;
       }
       continue;  // a follower only streams; other lines are ignored
@@ -419,8 +419,23 @@ const char* TcpSession::check_timeouts(const SessionContext& ctx,
   return nullptr;
 }
 
-void TcpSession::begin_shutdown() noexcept {
-  if (state_ != State::closing) state_ = State::closing;
+void TcpSession::begin_shutdown(SessionContext& ctx) {
+  if (state_ == State::closing) return;
+  finish_stream_line(ctx);
+  state_ = State::closing;
+}
+
+bool TcpSession::finish_stream_line(SessionContext& ctx) {
+  if (!cursor_) return true;
+  const size_t before = out_.size();
+  const bool ok = cursor_->finish_line(ctx.store, out_.tail());
+  ctx.stats.tcp_history_bytes += out_.size() - before;
+  if (!ok) {  // half a line and a close is all that is left to say
+    log_line("closed " + peer_text_ + " in the middle of a note line: " + cursor_->error());
+    abort("store read failed");
+  }
+  cursor_.reset();  // the stream ends here
+  return ok;
 }
 
 void TcpSession::abort(const char* reason) noexcept {

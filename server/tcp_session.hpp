@@ -77,8 +77,9 @@ class TcpSession {
   size_t pump_output(SessionContext& ctx, int64_t now_ms, size_t budget = kTurnWriteBudget);
   // Idle and stall limits. Returns a reason when the session must go now.
   const char* check_timeouts(const SessionContext& ctx, int64_t now_ms) const noexcept;
-  // Server stop: answer nothing more, give pending output a last chance.
-  void begin_shutdown() noexcept;
+  // Server stop: answer nothing more, give pending output (and the rest of a note line a
+  // FOLLOW or HISTORY stands in) a last chance.
+  void begin_shutdown(SessionContext& ctx);
   void abort(const char* reason) noexcept;
   // Before the fd closes: read away unread input, so close() does not send a reset that
   // could destroy the last reply ("ERR line too long") before the peer reads it.
@@ -100,6 +101,10 @@ class TcpSession {
   // notes.log could not give the rest: log it, end a HISTORY cleanly (exact END count).
   void store_read_stopped(SessionContext& ctx, const std::string& why);
   bool stream_finished(const SessionContext& ctx) const noexcept;
+  // Ends a HISTORY or FOLLOW before BYE or a close: a raw stream that stopped mid-line gets
+  // the rest of that line queued. False when the store could not give it (the session is
+  // aborted then: a close is the only honest end).
+  bool finish_stream_line(SessionContext& ctx);
   // Writes out_ to the socket; false when the peer is gone.
   bool flush(SessionContext& ctx, size_t& budget, int64_t now_ms);
   void moved(int64_t now_ms) noexcept { last_io_ms_ = last_progress_ms_ = now_ms; }
