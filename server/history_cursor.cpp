@@ -114,7 +114,7 @@ uint64_t HistoryCursor::backlog_bytes(const Store& st, const Index& idx) const n
     from = byte_off_;
     to = st.bytes();
   } else if (const Index::Positions& l = list(idx); li_ < l.size()) {
-    from = st.offset_at(l[li_]);
+    from = run_end_ ? byte_off_ : st.offset_at(l[li_]);  // a run: the part not sent yet
     to = st.end_at(l.back());
   }
   from = std::max(from, follow_base_);

@@ -359,6 +359,24 @@ TEST_CASE("history cursor: FROM runs of adjacent notes of 32 KiB or more go by t
   }
 }
 
+TEST_CASE("history cursor: a FOLLOW FROM sending a run counts as backlog only what is unsent") {
+  Fixture fx;
+  fill(fx, 10);
+  Filters f;
+  REQUIRE(parse_filters(" FROM 10.0.0.1:1", "FOLLOW", f) == "");
+  HistoryCursor c(f, HistoryCursor::Mode::follow, fx.store, fx.index);
+  const uint64_t base = fx.store.bytes();
+  for (int k = 0; k < 600; ++k) fx.add(kT0, "10.0.0.1:1", std::to_string(k) + std::string(100, 'r'));
+  CHECK(c.backlog_bytes(fx.store, fx.index) == fx.store.bytes() - base);
+  REQUIRE(c.start_run(fx.store, fx.index));
+  c.raw_advance(fx.store.offset_at(310) - c.raw_offset());
+  CHECK(c.backlog_bytes(fx.store, fx.index) == fx.store.bytes() - fx.store.offset_at(310));
+  c.raw_advance(c.raw_end(fx.store) - c.raw_offset());
+  CHECK_FALSE(c.raw());
+  CHECK(c.backlog_bytes(fx.store, fx.index) == 0);
+  CHECK(c.at_end(fx.store, fx.index));
+}
+
 TEST_CASE("history cursor: a FROM run cut short by a truncated store counts its whole lines") {
   Fixture fx;
   for (int k = 0; k < 600; ++k) fx.add(kT0, "10.0.0.1:1", std::to_string(k) + std::string(100, 'r'));
