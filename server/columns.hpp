@@ -21,6 +21,19 @@
 #include <utility>
 #include <vector>
 
+// The first index i in [lo, hi) with col[i] >= v (hi when none); col must rise over [lo, hi).
+template <class Col, class V>
+size_t first_at_least(const Col& col, size_t lo, size_t hi, V v) noexcept {
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (col[mid] < v)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
 template <class T>
 class Chunked {
  public:
@@ -54,14 +67,7 @@ class Chunked {
   // The first index i in [lo, hi) with (*this)[i] >= v (hi when none): the entries must
   // rise over [lo, hi).
   size_t lower_bound(size_t lo, size_t hi, T v) const noexcept {
-    while (lo < hi) {
-      size_t mid = lo + (hi - lo) / 2;
-      if ((*this)[mid] < v)
-        lo = mid + 1;
-      else
-        hi = mid;
-    }
-    return lo;
+    return first_at_least(*this, lo, hi, v);
   }
   // Heap bytes held (capacity), for the memory figures.
   size_t bytes() const noexcept {
@@ -116,15 +122,7 @@ class OffsetColumn {
     size_t b = static_cast<size_t>(std::upper_bound(base_.begin(), base_.end(), v) -
                                    base_.begin());
     if (b == 0) return 0;
-    size_t lo = (b - 1) * kBlock, hi = std::min(size(), b * kBlock);
-    while (lo < hi) {
-      size_t mid = lo + (hi - lo) / 2;
-      if ((*this)[mid] < v)
-        lo = mid + 1;
-      else
-        hi = mid;
-    }
-    return lo;
+    return first_at_least(*this, (b - 1) * kBlock, std::min(size(), b * kBlock), v);
   }
   // Build from a plain array (start-up: the scanner's offsets); add a commit's.
   void assign(const std::vector<uint64_t>& v) {
