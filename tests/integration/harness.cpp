@@ -69,7 +69,8 @@ sockaddr_storage make_addr(const std::string& host, uint16_t port, socklen_t& le
 
 }  // namespace
 
-ServerProcess::ServerProcess(std::vector<std::string> extra, std::string data_dir) {
+ServerProcess::ServerProcess(std::vector<std::string> extra, std::string data_dir,
+                             ChildSetup setup) {
   std::string work = temp_dir();
   if (data_dir.empty()) {
     data_dir_ = work + "/data";
@@ -89,6 +90,7 @@ ServerProcess::ServerProcess(std::vector<std::string> extra, std::string data_di
     ::dup2(n, 0);
     ::dup2(o, 1);
     ::dup2(e, 2);
+    if (setup && !setup()) ::_exit(125);
     std::vector<char*> av;
     for (auto& a : args) av.push_back(a.data());
     av.push_back(nullptr);

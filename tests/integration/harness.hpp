@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -33,12 +34,18 @@ using support::temp_dir;
 using support::TempDir;
 using support::write_file;
 
+// Runs in the forked server child once its stdin (/dev/null), stdout and stderr (files) are in
+// place, just before exec: descriptor limits, inherited fillers (server_hostile_test.cpp).
+// Returning false makes the child exit 125.
+using ChildSetup = std::function<bool()>;
+
 class ServerProcess {
  public:
   // Starts bin/dailynetd --port 0 --data DIR (a new temp dir unless given) plus extra args and
   // waits (at most 10 s) for its start line. started() is false if it exited or never said
-  // ready; exit_code() and log() tell why.
-  explicit ServerProcess(std::vector<std::string> extra = {}, std::string data_dir = "");
+  // ready; exit_code() and log() tell why. setup, if given, runs in the child before exec.
+  explicit ServerProcess(std::vector<std::string> extra = {}, std::string data_dir = "",
+                         ChildSetup setup = {});
   ~ServerProcess();  // SIGKILL by PID if still running; removes a temp dir it created
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;

@@ -38,130 +38,27 @@ namespace {
 
 // ---- a server started with a set-up step in the child, before exec ----------------------
 
-struct ChildSetup {
-  rlim_t nofile = 0;   // RLIMIT_NOFILE soft limit for the server (0: inherit)
-  int fill_from = -1;  // /dev/null dup'ed (inheritable) onto descriptors [fill_from, fill_to)
-  int fill_to = -1;
-};
-
-int decode_status(int st) {
-  if (WIFEXITED(st)) return WEXITSTATUS(st);
-  if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
-  return -1;
-}
-
-uint16_t port_token(const std::string& line, const std::string& key) {
-  size_t p = line.find(" " + key + "=");
-  if (p == std::string::npos) return 0;
-  size_t e = line.find_first_of(" \n", p + 1);
-  std::string ep = line.substr(p + key.size() + 2, e == std::string::npos ? e : e - p - key.size() - 2);
-  size_t c = ep.rfind(':');
-  return c == std::string::npos ? 0 : static_cast<uint16_t>(std::atoi(ep.c_str() + c + 1));
-}
-
-// bin/dailynetd --port 0 --data TMP/data EXTRA..., forked and set up as `setup` says: its
-// own stdio files, every other descriptor of ours closed, limits and fillers applied, then
-// exec. Killed by PID (SIGKILL) on destruction; its temp dir removed.
-class HostileServer {
- public:
-  HostileServer(std::vector<std::string> extra, ChildSetup setup) : work_(temp_dir()) {
-    out_ = work_ + "/stdout";
-    err_ = work_ + "/stderr";
-    std::vector<std::string> args = {bin_path("dailynetd"), "--port", "0", "--data",
-                                     work_ + "/data"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    std::vector<char*> av;
-    for (auto& a : args) av.push_back(a.data());
-    av.push_back(nullptr);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      int o = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      int e = ::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      int n = ::open("/dev/null", O_RDWR);
-      if (o < 0 || e < 0 || n < 0) ::_exit(126);
-      ::dup2(n, 0);
-      ::dup2(o, 1);
-      ::dup2(e, 2);
-      ::close_range(3, ~0U, 0);
-      if (setup.nofile) {
-        rlimit r{};
-        ::getrlimit(RLIMIT_NOFILE, &r);
-        r.rlim_cur = std::min(setup.nofile, r.rlim_max);
-        if (::setrlimit(RLIMIT_NOFILE, &r) != 0) ::_exit(125);
-      }
-      if (setup.fill_from >= 0) {
-        int dn = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-        for (int fd = setup.fill_from; fd < setup.fill_to; ++fd)
-          if (fd != dn && ::dup2(dn, fd) != fd) ::_exit(124);  // dup2: no FD_CLOEXEC
-        if (dn < setup.fill_from || dn >= setup.fill_to) ::close(dn);
-        else ::fcntl(dn, F_SETFD, 0);  // it is one of the fillers itself
-      }
-      ::execv(av[0], av.data());
-      ::_exit(127);
+// ServerProcess's child set-up: every descriptor above stderr closed, the RLIMIT_NOFILE soft
+// limit set to nofile (0: inherit), /dev/null dup'ed (inheritable) onto [fill_from, fill_to).
+ChildSetup limits(rlim_t nofile, int fill_from = -1, int fill_to = -1) {
+  return [=] {
+    ::close_range(3, ~0U, 0);
+    if (nofile) {
+      rlimit r{};
+      ::getrlimit(RLIMIT_NOFILE, &r);
+      r.rlim_cur = std::min(nofile, r.rlim_max);
+      if (::setrlimit(RLIMIT_NOFILE, &r) != 0) return false;
     }
-    for (int64_t deadline = now_ms() + 10000; pid_ > 0 && now_ms() < deadline;) {
-      std::string out = read_file(out_);
-      if (out.find('\n') != std::string::npos) {
-        start_line_ = out.substr(0, out.find('\n'));
-        udp_ = port_token(start_line_, "udp");
-        tcp_ = port_token(start_line_, "tcp");
-        started_ = udp_ && tcp_;
-        return;
-      }
-      if (!running()) return;
-      ::usleep(10000);
-    }
-  }
-  ~HostileServer() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      int st;
-      ::waitpid(pid_, &st, 0);
-    }
-    remove_tree(work_);
-  }
-  HostileServer(const HostileServer&) = delete;
-  HostileServer& operator=(const HostileServer&) = delete;
-
-  bool started() const { return started_; }
-  pid_t pid() const { return pid_; }
-  uint16_t udp_port() const { return udp_; }
-  uint16_t tcp_port() const { return tcp_; }
-  std::string log() const { return read_file(err_); }
-  bool wait_log(const std::string& text, int timeout_ms = 5000) const {
-    int64_t deadline = now_ms() + timeout_ms;
-    do {
-      if (log().find(text) != std::string::npos) return true;
-      ::usleep(10000);
-    } while (now_ms() < deadline);
-    return false;
-  }
-  bool running() {
-    if (pid_ <= 0) return false;
-    int st;
-    if (::waitpid(pid_, &st, WNOHANG) == pid_) {
-      exit_code_ = decode_status(st);
-      pid_ = -1;
-      return false;
+    if (fill_from >= 0) {
+      int dn = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      for (int fd = fill_from; fd < fill_to; ++fd)
+        if (fd != dn && ::dup2(dn, fd) != fd) return false;  // dup2: no FD_CLOEXEC
+      if (dn < fill_from || dn >= fill_to) ::close(dn);
+      else ::fcntl(dn, F_SETFD, 0);  // it is one of the fillers itself
     }
     return true;
-  }
-  int wait_exit(int timeout_ms) {
-    for (int64_t deadline = now_ms() + timeout_ms; now_ms() < deadline;) {
-      if (!running()) return exit_code_;
-      ::usleep(5000);
-    }
-    return running() ? -1 : exit_code_;
-  }
-  int exit_code() const { return exit_code_; }
-
- private:
-  std::string work_, out_, err_, start_line_;
-  pid_t pid_ = -1;
-  bool started_ = false;
-  int exit_code_ = -1;
-  uint16_t udp_ = 0, tcp_ = 0;
-};
+  };
+}
 
 // ---- raw sockets ----------------------------------------------------------------------------
 
@@ -364,7 +261,7 @@ TEST_CASE("hostile: a connection whose descriptor would be >= FD_SETSIZE gets ER
           "and a close; the server is never asked to watch it and lives on") {
   // Descriptors 3..18 free, 19..1023 taken by inherited /dev/null: the server's own sockets
   // and its first few connections fit below FD_SETSIZE, every later one lands above it.
-  HostileServer s({}, ChildSetup{4096, 3 + 16, FD_SETSIZE});
+  ServerProcess s({}, "", limits(4096, 3 + 16, FD_SETSIZE));
   REQUIRE(s.started());
   std::vector<std::unique_ptr<Tcp>> in;
   int busy = 0;
@@ -425,7 +322,7 @@ TEST_CASE("hostile: a server started with every descriptor below FD_SETSIZE take
           "refuses to start with a clear message; it does not abort") {
   // Regression (fixed in 81aa1da): EventLoop::watch() aborted with "bug: fd N outside
   // select()'s range" when the server's own UDP or listening socket landed above FD_SETSIZE.
-  HostileServer s({}, ChildSetup{4096, 3, FD_SETSIZE});
+  ServerProcess s({}, "", limits(4096, 3, FD_SETSIZE));
   if (s.started()) {
     Udp u(s.udp_port());
     CHECK(u.ask("fine after all") == "OK 1\n");
@@ -442,7 +339,7 @@ TEST_CASE("hostile: a server started with every descriptor below FD_SETSIZE take
 
 TEST_CASE("hostile: out of descriptors (RLIMIT_NOFILE 64): 200 connections at once do not spin "
           "the loop; the excess gets ERR server busy; UDP goes on; new connections work after") {
-  HostileServer s({}, ChildSetup{64});
+  ServerProcess s({}, "", limits(64));
   REQUIRE(s.started());
   const size_t kConns = 200;
   const int64_t tick = ::sysconf(_SC_CLK_TCK);
@@ -510,7 +407,7 @@ TEST_CASE("hostile: out of descriptors, tcp_refused_busy counts the connections 
   // Regression (fixed in 81aa1da): accept4() fails with EMFILE also when no connection is
   // pending; the listener counted a refusal (and an accept error) although the spare's
   // accept4() found nothing, and went on for the rest of its 64-accept budget.
-  HostileServer s({}, ChildSetup{64});
+  ServerProcess s({}, "", limits(64));
   REQUIRE(s.started());
   const size_t kConns = 100;
   std::vector<Fd> conns;
