@@ -29,7 +29,8 @@ SERVER_SRC := $(filter-out server/main.cpp,$(wildcard server/*.cpp))
 CLIENT_SRC := $(filter-out client/main.cpp,$(wildcard client/*.cpp))
 SUPPORT_SRC := $(wildcard tests/support/*.cpp)
 UNIT_SRC   := $(wildcard tests/unit/*.cpp) $(SUPPORT_SRC)
-INTEG_SRC  := $(wildcard tests/integration/*.cpp) $(SUPPORT_SRC)
+# The integration tests read the client's JSON with the server's string reader (http_json).
+INTEG_SRC  := $(wildcard tests/integration/*.cpp) $(SUPPORT_SRC) server/http_json.cpp
 
 obj = $(patsubst %.cpp,$(BUILD)/%.o,$(1))
 

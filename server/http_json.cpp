@@ -1,6 +1,8 @@
 // http_json.cpp — see http_json.hpp. The reader follows RFC 8259 for the subset it accepts.
 #include "http_json.hpp"
 
+#include "../common/utf8.hpp"
+
 namespace http {
 namespace {
 
@@ -8,7 +10,9 @@ const char kHex[] = "0123456789abcdef";
 
 class Reader {
  public:
-  Reader(std::string_view s, std::string& error) : s_(s), error_(error) {}
+  Reader(std::string_view s, std::string& error, size_t at = 0)
+      : s_(s), i_(at), error_(error) {}
+  size_t at() const noexcept { return i_; }
 
   bool at_end() {
     ws();
@@ -43,24 +47,6 @@ class Reader {
   size_t i_ = 0;
   std::string& error_;
 };
-
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 bool Reader::hex4(uint32_t& v) {
   if (s_.size() - i_ < 4) return fail("truncated \\u escape");
@@ -108,7 +94,7 @@ bool Reader::string(std::string& out) {
           if (lo < 0xDC00 || lo > 0xDFFF) return fail("lone surrogate in a \\u escape");
           cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
         }
-        append_utf8(out, cp);
+        utf8::append(out, cp);
         break;
       }
       default:
@@ -171,6 +157,14 @@ bool append_note_json(std::string& out, std::string_view line) {
   out += ",\"text\":";
   append_json_string(out, line.substr(t3 + 1));
   out += "}\n";
+  return true;
+}
+
+bool read_json_string(std::string_view s, size_t& at, std::string& out, std::string& error) {
+  error.clear();
+  Reader r(s, error, at);
+  if (!r.string(out)) return false;
+  at = r.at();
   return true;
 }
 

@@ -28,4 +28,10 @@ bool append_note_json(std::string& out, std::string_view line);
 // holds a raw control byte or a lone surrogate.
 std::optional<std::string> read_text_member(std::string_view body, std::string& error);
 
+// One JSON string literal at s[at] (whitespace before it skipped), decoded into out as
+// read_text_member decodes "text"; at moves past the closing quote. false with a one-line
+// reason in error when there is no well-formed string there (at is then left alone). The
+// integration tests read the client's JSON output with it.
+bool read_json_string(std::string_view s, size_t& at, std::string& out, std::string& error);
+
 }  // namespace http

@@ -24,14 +24,14 @@
 #include <cstring>
 #include <memory>
 #include <map>
-#include <random>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "../../common/protocol.hpp"
-#include "../../common/utf8.hpp"
 #include "harness.hpp"
+#include "json_reader.hpp"
+#include "lossy_relay.hpp"
 #include "pty.hpp"
 
 using namespace harness;
@@ -66,77 +66,6 @@ uint16_t free_port() {
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
   ::close(fd);
   return ntohs(a.sin_port);
-}
-
-// ---- a tiny JSON reader for one flat object of strings and numbers --------------------------
-
-bool json_string(const std::string& s, size_t& i, std::string& out) {
-  if (i >= s.size() || s[i] != '"') return false;
-  ++i;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c == '"') {
-      ++i;
-      return true;
-    }
-    if (c < 0x20) return false;  // raw control characters are not JSON
-    if (c != '\\') {
-      out += static_cast<char>(c);
-      ++i;
-      continue;
-    }
-    if (++i >= s.size()) return false;
-    char e = s[i++];
-    switch (e) {
-      case '"': out += '"'; break;
-      case '\\': out += '\\'; break;
-      case '/': out += '/'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
-      case 'u': {
-        if (i + 4 > s.size()) return false;
-        uint32_t cp = static_cast<uint32_t>(std::stoul(s.substr(i, 4), nullptr, 16));
-        i += 4;
-        if (cp >= 0xD800 && cp < 0xDC00 && i + 6 <= s.size() && s[i] == '\\' && s[i + 1] == 'u') {
-          uint32_t lo = static_cast<uint32_t>(std::stoul(s.substr(i + 2, 4), nullptr, 16));
-          i += 6;
-          cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-        }
-        utf8::append(out, cp);
-        break;
-      }
-      default: return false;
-    }
-  }
-  return false;
-}
-
-// {"k":"v","n":12} -> {k: v, n: 12}; empty map when malformed.
-std::map<std::string, std::string> json_object(const std::string& s) {
-  std::map<std::string, std::string> m;
-  size_t i = 0;
-  if (s.empty() || s[i++] != '{') return {};
-  while (i < s.size()) {
-    std::string k, v;
-    if (!json_string(s, i, k) || i >= s.size() || s[i++] != ':') return {};
-    if (i < s.size() && s[i] == '"') {
-      if (!json_string(s, i, v)) return {};
-    } else {
-      while (i < s.size() && s[i] >= '0' && s[i] <= '9') v += s[i++];
-      if (v.empty()) return {};
-    }
-    m[k] = v;
-    if (i < s.size() && s[i] == ',') {
-      ++i;
-      continue;
-    }
-    if (i < s.size() && s[i] == '}' && i + 1 == s.size()) return m;
-    return {};
-  }
-  return {};
 }
 
 // ---- a client running in the background: stdin and stdout are pipes, stderr a file ---------
@@ -236,119 +165,6 @@ class Child {
   pid_t pid_ = -1;
   int in_ = -1, out_ = -1;
   std::string dir_, err_path_;
-};
-
-// ---- a lossy UDP relay: drops, duplicates and reorders, seeded -------------------------------
-
-class LossyRelay {
- public:
-  // Listens on 127.0.0.1:port() and forwards to 127.0.0.1:server_port, in a child process.
-  LossyRelay(uint16_t server_port, uint32_t seed, double drop, double dup, double reorder) {
-    count_path_ = temp_dir();
-    int front = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(front, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(front, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    int back = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_in s{};
-    s.sin_family = AF_INET;
-    s.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    s.sin_port = htons(server_port);
-    ::connect(back, reinterpret_cast<sockaddr*>(&s), sizeof s);
-    pid_t parent = ::getpid();
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      relay(front, back, seed, drop, dup, reorder, parent);
-      ::_exit(0);
-    }
-    ::close(front);
-    ::close(back);
-  }
-  ~LossyRelay() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      int st;
-      ::waitpid(pid_, &st, 0);
-    }
-    remove_tree(count_path_);
-  }
-  uint16_t port() const { return port_; }
-  // "dropped duplicated reordered", written by the relay as it goes.
-  std::string counts() const { return read_file(count_path_ + "/counts"); }
-
- private:
-  struct Held {
-    std::string data;
-    int64_t at = 0;
-    bool set = false;
-  };
-
-  void relay(int front, int back, uint32_t seed, double drop, double dup, double reorder,
-             pid_t parent) {
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<double> u(0, 1);
-    sockaddr_in client{};
-    socklen_t client_len = 0;
-    Held held[2];  // per direction: a datagram kept back to arrive after the next one
-    uint64_t dropped = 0, duplicated = 0, reordered = 0;
-    int64_t end = now_ms() + 120000;  // bounded, whatever happens to the parent
-    auto out = [&](int dir, const std::string& d) {
-      if (dir == 0)
-        ::send(back, d.data(), d.size(), 0);
-      else if (client_len)
-        ::sendto(front, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&client), client_len);
-    };
-    while (now_ms() < end && ::getppid() == parent) {
-      pollfd p[2] = {{front, POLLIN, 0}, {back, POLLIN, 0}};
-      ::poll(p, 2, 10);
-      for (int dir = 0; dir < 2; ++dir) {
-        if (held[dir].set && now_ms() - held[dir].at > 30) {  // nothing came after it
-          out(dir, held[dir].data);
-          held[dir].set = false;
-        }
-        if (!(p[dir].revents & POLLIN)) continue;
-        char buf[70000];
-        sockaddr_in from{};
-        socklen_t fl = sizeof from;
-        ssize_t n = ::recvfrom(p[dir].fd, buf, sizeof buf, MSG_DONTWAIT,
-                               reinterpret_cast<sockaddr*>(&from), &fl);
-        if (n < 0) continue;
-        if (dir == 0) {
-          client = from;
-          client_len = fl;
-        }
-        std::string d(buf, static_cast<size_t>(n));
-        if (u(rng) < drop) {
-          ++dropped;
-        } else if (!held[dir].set && u(rng) < reorder) {
-          held[dir] = {d, now_ms(), true};
-          ++reordered;
-        } else {
-          out(dir, d);
-          if (u(rng) < dup) {
-            out(dir, d);
-            ++duplicated;
-          }
-          if (held[dir].set) {
-            out(dir, held[dir].data);
-            held[dir].set = false;
-          }
-        }
-        std::string c = std::to_string(dropped) + " " + std::to_string(duplicated) + " " +
-                        std::to_string(reordered) + "\n";
-        write_file(count_path_ + "/counts.tmp", c);  // renamed into place: read whole or not
-        ::rename((count_path_ + "/counts.tmp").c_str(), (count_path_ + "/counts").c_str());
-      }
-    }
-  }
-
-  pid_t pid_ = -1;
-  uint16_t port_ = 0;
-  std::string count_path_;
 };
 
 }  // namespace
