@@ -11,6 +11,7 @@
 #include "../../client/format.hpp"
 #include "../../client/options.hpp"
 #include "../../client/progress.hpp"
+#include "../support/argv.hpp"
 
 using namespace client;
 
@@ -34,12 +35,8 @@ std::string strip_sgr(const std::string& s) {
 }
 
 ParseResult parse(std::vector<std::string> args) {
-  std::vector<std::string> storage = {"dailynet"};
-  storage.insert(storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : storage) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  return parse_command_line(static_cast<int>(storage.size()), argv.data(),
+  support::Argv a("dailynet", std::move(args));
+  return parse_command_line(a.argc(), a.argv(),
                             [](const char*) -> const char* { return nullptr; });
 }
 
@@ -163,9 +160,8 @@ TEST_CASE("client options: --host [::1] and DAILYNET_HOST=[::1] are the bare IPv
   CHECK_FALSE(parse({"--host", "[]", "history"}).ok());
   CHECK_FALSE(parse({"--host", "", "history"}).ok());
 
-  std::vector<std::string> storage = {"dailynet", "history"};
-  std::vector<char*> argv = {storage[0].data(), storage[1].data(), nullptr};
-  auto r = parse_command_line(2, argv.data(), [](const char* n) -> const char* {
+  support::Argv a("dailynet", {"history"});
+  auto r = parse_command_line(a.argc(), a.argv(), [](const char* n) -> const char* {
     return std::string(n) == "DAILYNET_HOST" ? "[::1]" : nullptr;
   });
   CHECK(r.options.host == "::1");

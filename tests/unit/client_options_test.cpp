@@ -10,18 +10,15 @@
 
 #include "../../client/interactive.hpp"
 #include "../../client/options.hpp"
+#include "../support/argv.hpp"
 
 using namespace client;
 
 namespace {
 
 ParseResult parse(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
-  std::vector<std::string> storage = {"dailynet"};
-  storage.insert(storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& s : storage) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  return parse_command_line(static_cast<int>(storage.size()), argv.data(),
+  support::Argv a("dailynet", std::move(args));
+  return parse_command_line(a.argc(), a.argv(),
                             [&env](const char* name) -> const char* {
                               auto it = env.find(name);
                               return it == env.end() ? nullptr : it->second.c_str();

@@ -13,6 +13,7 @@
 #include "../../client/options.hpp"
 #include "../../client/when.hpp"
 #include "../../common/protocol.hpp"
+#include "../support/argv.hpp"
 
 using client::parse_when;
 
@@ -46,9 +47,8 @@ int64_t ms_of(std::string_view v, int64_t now) {
 }
 
 client::ParseResult parse_at(std::vector<std::string> args, int64_t now) {
-  std::vector<char*> argv{const_cast<char*>("dailynet")};
-  for (auto& a : args) argv.push_back(a.data());
-  return client::parse_command_line(static_cast<int>(argv.size()), argv.data(),
+  support::Argv a("dailynet", std::move(args));
+  return client::parse_command_line(a.argc(), a.argv(),
                                     [](const char*) -> const char* { return nullptr; }, now);
 }
 

@@ -1,4 +1,4 @@
-// history_cursor_test.cpp — server/history_cursor over a real Store in a mkdtemp directory:
+// history_cursor_test.cpp — server/history_cursor over a real Store in a support::TempDir:
 // every filter alone and combined, with and without FROM, LAST N with a line filter across
 // many chunks, a clock that stepped back, small budgets (resumption), the raw path, and
 // FOLLOW picking up notes appended later — each compared with a brute force over the lines.
@@ -6,7 +6,6 @@
 
 #include <unistd.h>
 
-#include <filesystem>
 #include <optional>
 #include <random>
 #include <string>
@@ -14,11 +13,13 @@
 
 #include "../../common/protocol.hpp"
 #include "../../server/history_cursor.hpp"
+#include "../support/files.hpp"
 
 namespace {
 
 struct Fixture {
-  std::string dir;
+  support::TempDir tmp;  // removed last, after the store closes its files
+  std::string dir = tmp.path();
   Store store;
   Index index;
   std::vector<std::string> lines;  // every note line, with '\n'
@@ -26,16 +27,10 @@ struct Fixture {
   std::vector<int64_t> times;
 
   Fixture() {
-    char tmpl[] = "/tmp/dailynet-cursor-test-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    dir = tmpl;
+    REQUIRE(!dir.empty());
     RecoveryReport rep;
     std::string err;
     REQUIRE(store.open(dir, false, [](const RecoveredNote&) {}, rep, err));
-  }
-  ~Fixture() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
   }
   void add(int64_t ms, std::string addr, std::string text) {
     addrs.push_back(std::move(addr));

@@ -1,4 +1,4 @@
-// store_test.cpp — server/store: Store in a mkdtemp directory: open, append, reopen, seqs,
+// store_test.cpp — server/store: Store in a temporary directory (support::TempDir): open, append, reopen, seqs,
 // positions, torn tails cut on reopen, damage refused then repaired, a lost notes.chk, the
 // single-writer LOCK, and a failed append (RLIMIT_FSIZE) leaving nothing partial.
 #include <doctest/doctest.h>
@@ -11,45 +11,22 @@
 
 #include <csignal>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "../../common/protocol.hpp"
 #include "../../server/store.hpp"
 #include "../../server/store_scan.hpp"
+#include "../support/files.hpp"
 
 namespace {
 
-// A fresh directory, removed with everything in it at the end of the test.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/dailynet-store-test-XXXXXX";
-    char* p = ::mkdtemp(tmpl);
-    REQUIRE(p != nullptr);
-    path = p;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
+using support::read_file;
+using support::TempDir;
+using support::write_file;
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-void spit(const std::string& path, const std::string& data) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f << data;
-}
-
+// Its size in bytes; UINT64_MAX when it does not exist (stricter than support::file_size, so
+// that "created empty" is not passed by a missing file).
 uint64_t file_size(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : UINT64_MAX;
@@ -103,20 +80,20 @@ std::vector<std::string> make_three(const std::string& dir) {
 
 TEST_CASE("store: open creates the directory with its parents and an empty store") {
   TempDir t;
-  std::string dir = t.path + "/a/b/c/";
+  std::string dir = t.path() + "/a/b/c/";
   Store s;
   RecoveryReport rep;
   std::string err;
   REQUIRE(open_store(s, dir, rep, err));
   CHECK(err.empty());
-  CHECK(s.log_path() == t.path + "/a/b/c/notes.log");
+  CHECK(s.log_path() == t.path() + "/a/b/c/notes.log");
   CHECK(s.count() == 0);
   CHECK(s.next_seq() == 1);
   CHECK(s.last_seq() == 0);
   CHECK(s.bytes() == 0);
-  CHECK(file_size(t.path + "/a/b/c/notes.log") == 0);
-  CHECK(file_size(t.path + "/a/b/c/notes.chk") == 0);
-  CHECK(slurp(t.path + "/a/b/c/LOCK") == std::to_string(::getpid()) + "\n");
+  CHECK(file_size(t.path() + "/a/b/c/notes.log") == 0);
+  CHECK(file_size(t.path() + "/a/b/c/notes.chk") == 0);
+  CHECK(read_file(t.path() + "/a/b/c/LOCK") == std::to_string(::getpid()) + "\n");
   CHECK(rep.torn_bytes == 0);
   CHECK_FALSE(rep.rebuilt_checks);
   CHECK(rep.repaired_to.empty());
@@ -124,12 +101,12 @@ TEST_CASE("store: open creates the directory with its parents and an empty store
 
 TEST_CASE("store: open refuses a data path that is a file") {
   TempDir t;
-  spit(t.path + "/file", "x");
+  write_file(t.path() + "/file", "x");
   Store s;
   RecoveryReport rep;
   std::string err;
-  CHECK_FALSE(open_store(s, t.path + "/file", rep, err));
-  CHECK(err == "data path " + t.path + "/file is not a directory");
+  CHECK_FALSE(open_store(s, t.path() + "/file", rep, err));
+  CHECK(err == "data path " + t.path() + "/file is not a directory");
 }
 
 TEST_CASE("store: append writes lines and records, all in one batch") {
@@ -137,13 +114,13 @@ TEST_CASE("store: append writes lines and records, all in one batch") {
   Store s;
   RecoveryReport rep;
   std::string err;
-  REQUIRE(open_store(s, t.path, rep, err));
+  REQUIRE(open_store(s, t.path(), rep, err));
   std::vector<NoteToAppend> ns = {note("bought milk", 1795508130123, "127.0.0.1:40522", 5, 9),
                                   note("caf\xC3\xA9", 1795508130124, "[::1]:9527", 5, 10)};
   REQUIRE(s.append(ns, FsyncMode::always, err));
   std::string l1 = line_for(1, ns[0]), l2 = line_for(2, ns[1]);
   CHECK(l1 == "1\t2026-11-24T08:15:30.123Z\t127.0.0.1:40522\tbought milk\n");
-  CHECK(slurp(t.path + "/notes.log") == l1 + l2);
+  CHECK(read_file(t.path() + "/notes.log") == l1 + l2);
   CHECK(s.count() == 2);
   CHECK(s.last_seq() == 2);
   CHECK(s.next_seq() == 3);
@@ -156,7 +133,7 @@ TEST_CASE("store: append writes lines and records, all in one batch") {
   CHECK(s.end_at(1) == l1.size() + l2.size());
   CHECK_FALSE(s.dirty());
 
-  std::string chk = slurp(t.path + "/notes.chk");
+  std::string chk = read_file(t.path() + "/notes.chk");
   REQUIRE(chk.size() == 3 * kRecordSize);  // two records and the commit's mark
   StoreRecord mark = decode_record(reinterpret_cast<const unsigned char*>(chk.data()) + 2 * kRecordSize);
   CHECK(is_mark(mark));
@@ -174,7 +151,7 @@ TEST_CASE("store: append writes lines and records, all in one batch") {
   // an empty batch is a no-op
   REQUIRE(s.append({}, FsyncMode::always, err));
   CHECK(s.count() == 2);
-  CHECK(file_size(t.path + "/notes.chk") == 3 * kRecordSize);
+  CHECK(file_size(t.path() + "/notes.chk") == 3 * kRecordSize);
 }
 
 TEST_CASE("store: everysec and never leave the store dirty until sync") {
@@ -182,7 +159,7 @@ TEST_CASE("store: everysec and never leave the store dirty until sync") {
   Store s;
   RecoveryReport rep;
   std::string err;
-  REQUIRE(open_store(s, t.path, rep, err));
+  REQUIRE(open_store(s, t.path(), rep, err));
   REQUIRE(s.append({note("a")}, FsyncMode::everysec, err));
   CHECK(s.dirty());
   REQUIRE(s.sync(err));
@@ -196,12 +173,12 @@ TEST_CASE("store: everysec and never leave the store dirty until sync") {
 
 TEST_CASE("store: a pipelined commit is neither counted nor readable until finish_append") {
   TempDir t;
-  make_three(t.path);
+  make_three(t.path());
   RecoveryReport rep;
   std::string err;
   {
     Store s;
-    REQUIRE(open_store(s, t.path, rep, err));
+    REQUIRE(open_store(s, t.path(), rep, err));
     const uint64_t log0 = s.bytes();
     REQUIRE(s.start_sync_thread(err));
     REQUIRE(s.sync_fd() >= 0);
@@ -216,7 +193,7 @@ TEST_CASE("store: a pipelined commit is neither counted nor readable until finis
     CHECK(s.bytes() == log0);
     CHECK(s.readable_end() == log0);
     CHECK(s.last_seq() == 3);
-    CHECK(file_size(t.path + "/notes.log") ==
+    CHECK(file_size(t.path() + "/notes.log") ==
           log0 + line_for(4, four).size() + line_for(5, five).size());
     std::string what;
     CHECK(s.check_files(what));  // the sizes written include the commit in flight
@@ -227,7 +204,7 @@ TEST_CASE("store: a pipelined commit is neither counted nor readable until finis
     CHECK(s.count() == 5);
     CHECK(s.seq_at(4) == 5);
     CHECK(s.next_seq() == 6);
-    CHECK(s.bytes() == file_size(t.path + "/notes.log"));
+    CHECK(s.bytes() == file_size(t.path() + "/notes.log"));
     CHECK(s.check_files(what));
     // A second one, collected after the thread said so (eventfd readable).
     REQUIRE(s.begin_append({note("six", 5000)}, err));
@@ -245,7 +222,7 @@ TEST_CASE("store: a pipelined commit is neither counted nor readable until finis
     CHECK(s.count() == 6);
   }  // stopped (the thread joined): every commit is there at the next open, none torn
   Store again;
-  REQUIRE(open_store(again, t.path, rep, err));
+  REQUIRE(open_store(again, t.path(), rep, err));
   CHECK(again.count() == 6);
   CHECK(rep.torn_bytes == 0);
   CHECK(recovered[5].line + "\n" == line_for(6, note("six", 5000)));
@@ -253,11 +230,11 @@ TEST_CASE("store: a pipelined commit is neither counted nor readable until finis
 
 TEST_CASE("store: reopen finds the same notes and next_seq continues") {
   TempDir t;
-  std::vector<std::string> lines = make_three(t.path);
+  std::vector<std::string> lines = make_three(t.path());
   Store s;
   RecoveryReport rep;
   std::string err;
-  REQUIRE(open_store(s, t.path, rep, err));
+  REQUIRE(open_store(s, t.path(), rep, err));
   CHECK(s.count() == 3);
   CHECK(s.last_seq() == 3);
   CHECK(s.next_seq() == 4);
@@ -279,18 +256,18 @@ TEST_CASE("store: reopen finds the same notes and next_seq continues") {
 
   REQUIRE(s.append({note("four", 4000)}, FsyncMode::always, err));
   CHECK(s.last_seq() == 4);
-  std::string log = slurp(t.path + "/notes.log");
+  std::string log = read_file(t.path() + "/notes.log");
   CHECK(log == lines[0] + lines[1] + lines[2] + line_for(4, note("four", 4000)));
-  CHECK(scan_store(log, slurp(t.path + "/notes.chk")).verdict == ScanResult::Verdict::clean);
+  CHECK(scan_store(log, read_file(t.path() + "/notes.chk")).verdict == ScanResult::Verdict::clean);
 }
 
 TEST_CASE("store: position_after") {
   TempDir t;
-  make_three(t.path);
+  make_three(t.path());
   Store s;
   RecoveryReport rep;
   std::string err;
-  REQUIRE(open_store(s, t.path, rep, err));
+  REQUIRE(open_store(s, t.path(), rep, err));
   CHECK(s.position_after(0) == 0);
   CHECK(s.position_after(1) == 1);
   CHECK(s.position_after(2) == 2);
@@ -305,11 +282,11 @@ TEST_CASE("store: position_after with seq gaps") {
   append_note_line(log, 1, 0, "1.2.3.4:5", "a");
   append_note_line(log, 2, 0, "1.2.3.4:5", "b");
   append_note_line(log, 5, 0, "1.2.3.4:5", "c");
-  spit(t.path + "/notes.log", log);  // no notes.chk: rebuilt
+  write_file(t.path() + "/notes.log", log);  // no notes.chk: rebuilt
   Store s;
   RecoveryReport rep;
   std::string err;
-  REQUIRE(open_store(s, t.path, rep, err));
+  REQUIRE(open_store(s, t.path(), rep, err));
   CHECK(rep.rebuilt_checks);
   CHECK(s.count() == 3);
   CHECK(s.next_seq() == 6);
@@ -321,97 +298,97 @@ TEST_CASE("store: position_after with seq gaps") {
 
 TEST_CASE("store: a lost notes.chk is rebuilt from notes.log") {
   TempDir t;
-  make_three(t.path);
-  std::string log = slurp(t.path + "/notes.log");
-  ::unlink((t.path + "/notes.chk").c_str());
+  make_three(t.path());
+  std::string log = read_file(t.path() + "/notes.log");
+  ::unlink((t.path() + "/notes.chk").c_str());
   Store s;
   RecoveryReport rep;
   std::string err;
-  REQUIRE(open_store(s, t.path, rep, err));
+  REQUIRE(open_store(s, t.path(), rep, err));
   CHECK(rep.rebuilt_checks);
   CHECK(s.count() == 3);
-  std::string chk = slurp(t.path + "/notes.chk");
+  std::string chk = read_file(t.path() + "/notes.chk");
   CHECK(chk.size() == 4 * kRecordSize);  // three records and a mark
   ScanResult sc = scan_store(log, chk);
   CHECK(sc.verdict == ScanResult::Verdict::clean);
   CHECK(sc.client_ids == std::vector<uint64_t>{0, 0, 0});  // ids were only in the records
-  CHECK(slurp(t.path + "/notes.log") == log);
+  CHECK(read_file(t.path() + "/notes.log") == log);
 }
 
 TEST_CASE("store: a torn tail is cut on reopen and reported") {
   TempDir t;
-  std::vector<std::string> lines = make_three(t.path);
-  std::string log = slurp(t.path + "/notes.log");
+  std::vector<std::string> lines = make_three(t.path());
+  std::string log = read_file(t.path() + "/notes.log");
   const std::string torn = "4\t2026-11-24T08:1";
-  spit(t.path + "/notes.log", log + torn);
+  write_file(t.path() + "/notes.log", log + torn);
   {
     Store s;
     RecoveryReport rep;
     std::string err;
-    REQUIRE(open_store(s, t.path, rep, err));
+    REQUIRE(open_store(s, t.path(), rep, err));
     CHECK(rep.torn_offset == log.size());
     CHECK(rep.torn_bytes == torn.size());
     CHECK(rep.torn_records == 0);
     CHECK(s.count() == 3);
     CHECK(s.next_seq() == 4);
-    CHECK(file_size(t.path + "/notes.log") == log.size());
+    CHECK(file_size(t.path() + "/notes.log") == log.size());
     // the next append lands where the torn line was
     REQUIRE(s.append({note("four", 4000)}, FsyncMode::always, err));
-    CHECK(slurp(t.path + "/notes.log") == log + line_for(4, note("four", 4000)));
+    CHECK(read_file(t.path() + "/notes.log") == log + line_for(4, note("four", 4000)));
   }
   // a complete but uncommitted line and a partial record
-  std::string chk = slurp(t.path + "/notes.chk");
-  log = slurp(t.path + "/notes.log");
+  std::string chk = read_file(t.path() + "/notes.chk");
+  log = read_file(t.path() + "/notes.log");
   std::string extra = line_for(5, note("five", 5000));
-  spit(t.path + "/notes.log", log + extra);
-  spit(t.path + "/notes.chk", chk + std::string(12, '\x07'));
+  write_file(t.path() + "/notes.log", log + extra);
+  write_file(t.path() + "/notes.chk", chk + std::string(12, '\x07'));
   Store s;
   RecoveryReport rep;
   std::string err;
-  REQUIRE(open_store(s, t.path, rep, err));
+  REQUIRE(open_store(s, t.path(), rep, err));
   CHECK(rep.torn_offset == log.size());
   CHECK(rep.torn_bytes == extra.size());
   CHECK(rep.torn_records == 1);
   CHECK(s.count() == 4);
   CHECK(s.next_seq() == 6);  // seq 5 was on a cut line: never given again
-  CHECK(slurp(rep.torn_log_to) == extra);
-  CHECK(slurp(rep.torn_chk_to) == std::string(12, '\x07'));
-  CHECK(file_size(t.path + "/notes.log") == log.size());
-  CHECK(file_size(t.path + "/notes.chk") == chk.size() + kRecordSize);  // a mark: floor 5
+  CHECK(read_file(rep.torn_log_to) == extra);
+  CHECK(read_file(rep.torn_chk_to) == std::string(12, '\x07'));
+  CHECK(file_size(t.path() + "/notes.log") == log.size());
+  CHECK(file_size(t.path() + "/notes.chk") == chk.size() + kRecordSize);  // a mark: floor 5
 }
 
 TEST_CASE("store: damage in the middle is refused, then repaired") {
   TempDir t;
-  std::vector<std::string> lines = make_three(t.path);
-  std::string log = slurp(t.path + "/notes.log");
+  std::vector<std::string> lines = make_three(t.path());
+  std::string log = read_file(t.path() + "/notes.log");
   const uint64_t off2 = lines[0].size();
   log[off2 + lines[1].size() - 2] ^= 0x01;  // last text byte of seq 2
-  spit(t.path + "/notes.log", log);
+  write_file(t.path() + "/notes.log", log);
   {
     Store s;
     RecoveryReport rep;
     std::string err;
-    CHECK_FALSE(open_store(s, t.path, rep, err));
-    CHECK(err == t.path + "/notes.log is damaged at byte " + std::to_string(off2) +
+    CHECK_FALSE(open_store(s, t.path(), rep, err));
+    CHECK(err == t.path() + "/notes.log is damaged at byte " + std::to_string(off2) +
                      ": the line at byte " + std::to_string(off2) + " does not match record 2 "
                      "of notes.chk (seq 2): one of the two files was changed; start with "
                      "--repair to move the damaged bytes to a side file and keep every "
                      "intact note");
-    CHECK(slurp(t.path + "/notes.log") == log);  // nothing touched
+    CHECK(read_file(t.path() + "/notes.log") == log);  // nothing touched
   }
   Store s;
   RecoveryReport rep;
   std::string err;
-  REQUIRE(open_store(s, t.path, rep, err, true));
+  REQUIRE(open_store(s, t.path(), rep, err, true));
   CHECK(rep.repaired_bytes == lines[1].size());
   REQUIRE_FALSE(rep.repaired_to.empty());
-  CHECK(rep.repaired_to.rfind(t.path + "/notes.log.damaged-", 0) == 0);
-  CHECK(slurp(rep.repaired_to) == log.substr(off2, lines[1].size()));
+  CHECK(rep.repaired_to.rfind(t.path() + "/notes.log.damaged-", 0) == 0);
+  CHECK(read_file(rep.repaired_to) == log.substr(off2, lines[1].size()));
   CHECK(s.count() == 2);
   CHECK(s.seq_at(0) == 1);
   CHECK(s.seq_at(1) == 3);
   CHECK(s.next_seq() == 4);
-  CHECK(slurp(t.path + "/notes.log") == lines[0] + lines[2]);
+  CHECK(read_file(t.path() + "/notes.log") == lines[0] + lines[2]);
   CHECK(recovered[0].client_id == 0xabc);
   CHECK(recovered[0].msg == 1);
   REQUIRE(s.append({note("four")}, FsyncMode::always, err));
@@ -423,15 +400,15 @@ TEST_CASE("store: a second Store on the same directory is refused while the firs
   Store a;
   RecoveryReport rep;
   std::string err;
-  REQUIRE(open_store(a, t.path, rep, err));
+  REQUIRE(open_store(a, t.path(), rep, err));
   {
     Store b;
     RecoveryReport rep2;
     std::string err2;
-    CHECK_FALSE(open_store(b, t.path, rep2, err2));
-    CHECK(err2.find(t.path) != std::string::npos);
+    CHECK_FALSE(open_store(b, t.path(), rep2, err2));
+    CHECK(err2.find(t.path()) != std::string::npos);
     CHECK(err2.find("locked") != std::string::npos);
-    CHECK(err2 == "data dir " + t.path + " is locked by another server (pid " +
+    CHECK(err2 == "data dir " + t.path() + " is locked by another server (pid " +
                       std::to_string(::getpid()) + "); stop it or pass another --data");
   }
   // the refused open changed nothing for the holder
@@ -445,19 +422,19 @@ TEST_CASE("store: the lock is released when the holder goes") {
     Store a;
     RecoveryReport rep;
     std::string err;
-    REQUIRE(open_store(a, t.path, rep, err));
+    REQUIRE(open_store(a, t.path(), rep, err));
   }
   Store b;
   RecoveryReport rep;
   std::string err;
-  CHECK(open_store(b, t.path, rep, err));
+  CHECK(open_store(b, t.path(), rep, err));
 }
 
 TEST_CASE("store: a failed append (RLIMIT_FSIZE) leaves nothing partial and writing resumes") {
   TempDir t;
-  std::vector<std::string> lines = make_three(t.path);
-  const uint64_t log0 = file_size(t.path + "/notes.log");
-  const uint64_t chk0 = file_size(t.path + "/notes.chk");
+  std::vector<std::string> lines = make_three(t.path());
+  const uint64_t log0 = file_size(t.path() + "/notes.log");
+  const uint64_t chk0 = file_size(t.path() + "/notes.chk");
   // The child opens the store, hits the file size limit, checks what it can see, lifts the
   // limit and appends again. Exit codes name the first failed step.
   pid_t pid = ::fork();
@@ -467,7 +444,7 @@ TEST_CASE("store: a failed append (RLIMIT_FSIZE) leaves nothing partial and writ
     Store s;
     RecoveryReport rep;
     std::string err;
-    if (!s.open(t.path, false, [](const RecoveredNote&) {}, rep, err)) ::_exit(10);
+    if (!s.open(t.path(), false, [](const RecoveredNote&) {}, rep, err)) ::_exit(10);
     if (s.count() != 3) ::_exit(11);
     struct rlimit old;
     ::getrlimit(RLIMIT_FSIZE, &old);
@@ -477,14 +454,14 @@ TEST_CASE("store: a failed append (RLIMIT_FSIZE) leaves nothing partial and writ
     std::string big(200, 'x');
     if (s.append({note(big)}, FsyncMode::always, err)) ::_exit(13);
     if (err.find("File too large") == std::string::npos) ::_exit(14);
-    if (file_size(t.path + "/notes.log") != log0) ::_exit(15);
-    if (file_size(t.path + "/notes.chk") != chk0) ::_exit(16);
+    if (file_size(t.path() + "/notes.log") != log0) ::_exit(15);
+    if (file_size(t.path() + "/notes.chk") != chk0) ::_exit(16);
     if (s.next_seq() != 4 || s.count() != 3 || s.bytes() != log0) ::_exit(17);
     // a batch whose first note fits and second does not: all or nothing
     err.clear();
     if (s.append({note("a"), note(big)}, FsyncMode::always, err)) ::_exit(18);
-    if (file_size(t.path + "/notes.log") != log0) ::_exit(19);
-    if (file_size(t.path + "/notes.chk") != chk0) ::_exit(20);
+    if (file_size(t.path() + "/notes.log") != log0) ::_exit(19);
+    if (file_size(t.path() + "/notes.chk") != chk0) ::_exit(20);
     if (s.count() != 3) ::_exit(21);
     // the fault clears
     if (::setrlimit(RLIMIT_FSIZE, &old) != 0) ::_exit(22);
@@ -501,13 +478,13 @@ TEST_CASE("store: a failed append (RLIMIT_FSIZE) leaves nothing partial and writ
   Store s;
   RecoveryReport rep;
   std::string err;
-  REQUIRE(open_store(s, t.path, rep, err));
+  REQUIRE(open_store(s, t.path(), rep, err));
   CHECK(rep.torn_bytes == 0);
   CHECK(rep.torn_records == 0);
   CHECK(s.count() == 4);
   CHECK(s.seq_at(3) == 4);
-  CHECK(slurp(t.path + "/notes.log") == lines[0] + lines[1] + lines[2] + line_for(4, note("after")));
-  CHECK(scan_store(slurp(t.path + "/notes.log"), slurp(t.path + "/notes.chk")).verdict ==
+  CHECK(read_file(t.path() + "/notes.log") == lines[0] + lines[1] + lines[2] + line_for(4, note("after")));
+  CHECK(scan_store(read_file(t.path() + "/notes.log"), read_file(t.path() + "/notes.chk")).verdict ==
         ScanResult::Verdict::clean);
 }
 
@@ -516,16 +493,16 @@ TEST_CASE("store: a flipped bit in the last check record does not cut an intact 
   // reported "torn" and truncated notes.log, losing the last (acknowledged) note. Now the
   // open is refused as damage at that note's offset, and notes.log is left alone.
   TempDir t;
-  std::vector<std::string> lines = make_three(t.path);
-  std::string log = slurp(t.path + "/notes.log");
-  std::string chk = slurp(t.path + "/notes.chk");
+  std::vector<std::string> lines = make_three(t.path());
+  std::string log = read_file(t.path() + "/notes.log");
+  std::string chk = read_file(t.path() + "/notes.chk");
   chk[2 * kRecordSize + 8 + 7] ^= 0x01;  // top byte of the offset of seq 3
-  spit(t.path + "/notes.chk", chk);
+  write_file(t.path() + "/notes.chk", chk);
   Store s;
   RecoveryReport rep;
   std::string err;
-  bool opened = open_store(s, t.path, rep, err);
-  CHECK(slurp(t.path + "/notes.log") == log);
+  bool opened = open_store(s, t.path(), rep, err);
+  CHECK(read_file(t.path() + "/notes.log") == log);
   CHECK_FALSE(opened);
   CHECK(err.find("notes.chk is damaged at byte " + std::to_string(2 * kRecordSize)) !=
         std::string::npos);
