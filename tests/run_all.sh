@@ -44,7 +44,7 @@ run_suite() {
 
 run_suite "unit tests" 900 doctest "$BUILD_DIR/tests/unit_tests" --no-intro=false
 run_suite "integration tests" 900 doctest "$BUILD_DIR/tests/integration_tests" --no-intro=false
-for s in tests/scripts/*.sh; do
+for s in tests/scripts/*_test.sh; do  # (preamble.sh is sourced by them)
   [[ -f $s ]] && run_suite "$(basename "$s")" 1800 script bash "$s"
 done
 if [[ -x scripts/multi_client.sh ]]; then

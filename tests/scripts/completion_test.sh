@@ -5,16 +5,9 @@
 # prints is offered for CMD. Runs once with the script alone and, when the bash-completion
 # package is installed, once more on top of it (its _get_comp_words_by_ref path).
 # Env: BIN_DIR (default bin). Ends with "N passed, N failed".
-set -u
-cd "$(dirname "$0")/../.."
-BIN_DIR=${BIN_DIR:-bin}
+source "$(dirname "$0")/preamble.sh"
 SCRIPT=scripts/dailynet.bash-completion
 BASH_COMPLETION=/usr/share/bash-completion/bash_completion
-
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
 
 if [[ ! -f $SCRIPT ]]; then
   bad "$SCRIPT exists"

@@ -13,20 +13,8 @@
 #   never     no fdatasync or fsync of a store file at all.
 # strace comes from `make deps`; without it (or without ptrace rights) the checks are skipped
 # and say so. Env: BIN_DIR (default bin). Ends with "N passed, N failed".
-set -u
-cd "$(dirname "$0")/../.."
-BIN_DIR=${BIN_DIR:-bin}
+source "$(dirname "$0")/preamble.sh"
 [[ $BIN_DIR == /* ]] || BIN_DIR=$PWD/$BIN_DIR
-
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
-finish() {
-  echo "$passed passed, $failed failed"
-  [[ $failed -eq 0 ]]
-  exit
-}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dailynet-durability-XXXXXX")
 strace_pid=

@@ -11,16 +11,9 @@
 #   - `make uninstall` with the same DESTDIR and PREFIX removes every installed file.
 # Env: BIN_DIR (default bin; build/san/bin means a SANITIZE=1 build). Loopback only, bounded.
 # Ends with "N passed, N failed".
-set -u
-cd "$(dirname "$0")/../.."
-BIN_DIR=${BIN_DIR:-bin}
+source "$(dirname "$0")/preamble.sh"
 make_args=()
 [[ $BIN_DIR == build/san/bin ]] && make_args+=(SANITIZE=1)
-
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dailynet-install-XXXXXX")
 root=$tmp/root
@@ -33,11 +26,6 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-finish() {
-  echo "$passed passed, $failed failed"
-  [[ $failed -eq 0 ]]
-  exit
-}
 
 # ---- default PREFIX -------------------------------------------------------------------------
 if dry=$(timeout 60 make -s -n install "${make_args[@]}" DESTDIR=/nonexistent-destdir 2>&1) &&

@@ -8,22 +8,10 @@
 #     and each `dailynet COMMAND --help`, every command, every interactive command, the
 #     backslash escape, the environment variables, and every exit status --help lists.
 # Env: BIN_DIR (default bin). Ends with "N passed, N failed".
-set -u
-cd "$(dirname "$0")/../.."
-BIN_DIR=${BIN_DIR:-bin}
+source "$(dirname "$0")/preamble.sh"
 SERVER_PAGE=man/dailynetd.8
 CLIENT_PAGE=man/dailynet.1
 export LC_ALL=C.UTF-8 MANPAGER=cat PAGER=cat MANWIDTH=80
-
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
-finish() {
-  echo "$passed passed, $failed failed"
-  [[ $failed -eq 0 ]]
-  exit
-}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dailynet-man-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT

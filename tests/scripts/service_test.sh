@@ -12,20 +12,8 @@
 #     output (no bus, no systemd running) is only reported; `systemd-analyze security
 #     --offline` rates its exposure (when supported), which must stay below 4 ("OK").
 # Env: BIN_DIR (default bin). Loopback only, bounded. Ends with "N passed, N failed".
-set -u
-cd "$(dirname "$0")/../.."
-BIN_DIR=${BIN_DIR:-bin}
+source "$(dirname "$0")/preamble.sh"
 UNIT=scripts/dailynetd.service
-
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
-finish() {
-  echo "$passed passed, $failed failed"
-  [[ $failed -eq 0 ]]
-  exit
-}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dailynet-service-XXXXXX")
 server_pid=""
