@@ -143,9 +143,9 @@ FUZZ_SRC := $(wildcard tests/fuzz/*_fuzz.cpp)
 FUZZ_BIN := $(patsubst tests/fuzz/%_fuzz.cpp,build/fuzz/%,$(FUZZ_SRC))
 FUZZ_LIB := $(COMMON_SRC) server/store_scan.cpp server/store_format.cpp server/http_request.cpp \
             server/http_json.cpp
-build/fuzz/%: tests/fuzz/%_fuzz.cpp $(FUZZ_LIB)
+build/fuzz/%: tests/fuzz/%_fuzz.cpp $(FUZZ_LIB) tests/fuzz/fuzz_assert.hpp
 	@mkdir -p $(dir $@)
-	clang++ $(CXXSTD) -g -O1 -fsanitize=fuzzer,address,undefined $^ -o $@
+	clang++ $(CXXSTD) -g -O1 -fsanitize=fuzzer,address,undefined $(filter %.cpp,$^) -o $@
 fuzz: $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p tests/fuzz/corpus/$$n build/fuzz/corpus-$$n; \
 	  echo "== fuzzing $$n for $(FUZZ_SECONDS) s"; \

@@ -12,16 +12,9 @@
 
 #include "../../common/net.hpp"
 #include "../../common/protocol.hpp"
+#include "fuzz_assert.hpp"
 
 namespace {
-
-#define FUZZ_ASSERT(cond)                                                              \
-  do {                                                                                 \
-    if (!(cond)) {                                                                     \
-      std::fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                    \
-    }                                                                                  \
-  } while (0)
 
 bool blank(std::string_view s) {
   if (!s.empty() && s.back() == '\r') s.remove_suffix(1);

@@ -12,16 +12,9 @@
 #include <vector>
 
 #include "../../common/protocol.hpp"
+#include "fuzz_assert.hpp"
 
 namespace {
-
-#define FUZZ_ASSERT(cond)                                                              \
-  do {                                                                                 \
-    if (!(cond)) {                                                                     \
-      std::fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                    \
-    }                                                                                  \
-  } while (0)
 
 // A plain, slow reading of the note rules of protocol.hpp: decode each code point, then
 // classify it. Independent of the fast path and of the lead-byte tables of the real one.

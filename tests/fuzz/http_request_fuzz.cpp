@@ -14,16 +14,9 @@
 
 #include "../../server/http_json.hpp"
 #include "../../server/http_request.hpp"
+#include "fuzz_assert.hpp"
 
 namespace {
-
-#define FUZZ_ASSERT(cond)                                                              \
-  do {                                                                                 \
-    if (!(cond)) {                                                                     \
-      std::fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                    \
-    }                                                                                  \
-  } while (0)
 
 bool inside(std::string_view part, std::string_view whole) {
   return part.empty() ||

@@ -24,16 +24,9 @@
 
 #include "../../common/protocol.hpp"
 #include "../../server/store_scan.hpp"
+#include "fuzz_assert.hpp"
 
 namespace {
-
-#define FUZZ_ASSERT(cond)                                                              \
-  do {                                                                                 \
-    if (!(cond)) {                                                                     \
-      std::fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                    \
-    }                                                                                  \
-  } while (0)
 
 using V = ScanResult::Verdict;
 
