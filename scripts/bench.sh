@@ -73,7 +73,10 @@ case "$REPS" in ''|*[!0-9]*) echo "bench.sh: --reps wants a number" >&2; exit 2 
 [ "$N" -ge 1000 ] || { echo "bench.sh: -n must be at least 1000" >&2; exit 2; }
 [ "$REPS" -ge 1 ] && [ "$REPS" -le 9 ] || { echo "bench.sh: --reps wants 1..9" >&2; exit 2; }
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Shared helpers (process tracking and stopping by PID, the clock): scripts/lib.sh. Not its
+# dn_init: the benchmark keeps its own temp dir and exit trap (no "N passed" line).
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ROOT=$DN_ROOT
 cd "$ROOT" || exit 1
 DAILYNETD="$ROOT/bin/dailynetd"
 CLIENT="$ROOT/bin/dailynet"
@@ -90,20 +93,11 @@ RES="$TMP/results.tsv"   # rep <TAB> row <TAB> metric <TAB> value
 ROWS="$TMP/rows.tsv"     # row <TAB> kind <TAB> label <TAB> offered <TAB> ratio-base row
 : >"$RES"
 : >"$ROWS"
-PIDS=()
 CLK_TCK="$(getconf CLK_TCK)"
 START_EPOCH=$EPOCHREALTIME
 
 cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do
-    if kill -0 "$p" 2>/dev/null; then kill -TERM "$p" 2>/dev/null; fi
-  done
-  for p in "${PIDS[@]}"; do
-    local i
-    for ((i = 0; i < 40; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
-    kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
-  done
+  dn_stop_all   # every tracked PID (and anything else below this script): TERM, then KILL
   [ -n "$RESULTS_OUT" ] && [ -f "$RES" ] && cp "$RES" "$RESULTS_OUT"
   if [ "$KEEP" = 1 ]; then echo "bench: kept $TMP" >&2; else rm -rf "$TMP"; fi
 }
@@ -111,7 +105,7 @@ trap cleanup EXIT
 trap 'echo "bench: interrupted" >&2; exit 130' INT TERM
 
 log() { printf 'bench [%4.0fs] %s\n' "$(echo "$EPOCHREALTIME $START_EPOCH" | awk '{print $1-$2}')" "$*" >&2; }
-now() { echo "$EPOCHREALTIME"; }
+now() { dn_now; }
 fsub() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.6f", a-b}'; }
 put() { printf '%s\t%s\t%s\t%s\n' "$REP" "$1" "$2" "$3" >>"$RES"; }   # row metric value
 field() { sed -n "s/.*[ ]$1=\\([^ ]*\\).*/\\1/p" <<<" $2" | head -1; }
@@ -123,7 +117,6 @@ cpu_us() {  # utime+stime of a process (all its threads), in µs
 }
 psi10() { sed -n 's/^some avg10=\([0-9.]*\).*/\1/p' /proc/pressure/cpu 2>/dev/null | grep . || echo 0; }  # CPU pressure, %
 rss_kib() { awk '/^VmRSS:/{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
-forget_pid() { local keep=() p; for p in "${PIDS[@]}"; do [ "$p" != "$1" ] && keep+=("$p"); done; PIDS=("${keep[@]}"); }
 
 # start_proc NAME CMD...: starts CMD with stdout on a FIFO, waits (at most 60 s) for its first
 # line; sets SPID, SLINE, SREADY_MS, SFD.
@@ -134,7 +127,7 @@ start_proc() {
   local t0; t0=$(now)
   "$@" >"$fifo" 2>>"$TMP/$name.err" &
   SPID=$!
-  PIDS+=("$SPID")
+  dn_track "$SPID" "$name"
   exec {SFD}<>"$fifo"
   SLINE=""
   if ! read -r -t 60 -u "$SFD" SLINE; then
@@ -146,14 +139,9 @@ start_proc() {
   SREADY_MS=$(awk -v a="$(now)" -v b="$t0" 'BEGIN{printf "%.1f", (a-b)*1000}')
   return 0
 }
-# stop_proc PID: SIGTERM, up to 5 s, then SIGKILL; reaps it.
+# stop_proc PID: SIGTERM, up to 5 s, then SIGKILL; reaps it (dn_stop); closes start_proc's FIFO.
 stop_proc() {
-  local p="$1" i
-  kill -TERM "$p" 2>/dev/null
-  for ((i = 0; i < 100; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
-  kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
-  wait "$p" 2>/dev/null
-  forget_pid "$p"
+  dn_stop "$1"
   if [ -n "${SFD:-}" ]; then exec {SFD}>&-; SFD=""; fi
 }
 port_of() { sed -n 's/.*udp=127\.0\.0\.1:\([0-9]*\).*/\1/p' <<<"$1"; }
@@ -179,9 +167,9 @@ sample_rss() {
     done
   ) &
   SAMPLER=$!
-  PIDS+=("$SAMPLER")
+  dn_track "$SAMPLER" rss-sampler
 }
-stop_sampler() { kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null; forget_pid "$SAMPLER"; }
+stop_sampler() { kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null; dn_untrack "$SAMPLER"; }
 
 # wanted ROW...: true when --only is not given or names one of the rows.
 wanted() { local r; [ -z "$ONLY" ] && return 0; for r; do [[ $r == scale_* ]] && return 0; [[ $ONLY == *",$r,"* ]] && return 0; done; return 1; }
@@ -262,7 +250,7 @@ udp_row() {
       rsyslog_conf "${sys#rsyslog-}" "$port" "$dir" >"$dir/rsyslog.conf"
       : >"$dir/out.log"
       "$RSYSLOGD" -n -f "$dir/rsyslog.conf" -i "$dir/rsyslogd.pid" >>"$TMP/rsyslog.err" 2>&1 &
-      pid=$!; PIDS+=("$pid")
+      pid=$!; dn_track "$pid" rsyslogd
       local i
       for ((i = 0; i < 200; i++)); do udp_bound "$port" && break; sleep 0.05; done
       udp_bound "$port" || { log "rsyslogd did not bind $port; see $TMP/rsyslog.err"; stop_proc "$pid"; return; }
@@ -394,7 +382,7 @@ load_test() {
   : >"$dl_out"
   timeout -k 5 600 "$TCPDRAIN" --to "$to" --idle "$idle" --conns "$active" --repeat 100000 \
     --duration "$secs" --timeout 300 "$@" >"$dl_out" &
-  local dpid=$!; PIDS+=("$dpid")
+  local dpid=$!; dn_track "$dpid" tcpdrain
   for ((i = 0; i < 600; i++)); do grep -q connected "$dl_out" && break; sleep 0.05; done
   sleep 0.2   # the downloads are under way
   # Established connections on the server's side of the TCP port.
@@ -404,7 +392,7 @@ load_test() {
   out=$(timeout -k 5 300 "$LOADGEN" --to "$to" -n "$T_INTAKE" --rate 100000 --sockets 4 --ack \
         --watch "$dir/notes.log" --quiet-ms 1500 --timeout 120 --tag "$rowid.$REP" 2>>"$TMP/loadgen.err")
   stop_sampler
-  wait "$dpid"; forget_pid "$dpid"
+  wait "$dpid"; dn_untrack "$dpid"
   dl=$(tail -1 "$dl_out")
   put "$rowid" recv "$(field stored "$out")"
   put "$rowid" sent "$(field sent "$out")"
