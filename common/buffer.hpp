@@ -8,7 +8,6 @@
 // stream reuses the same memory.
 #pragma once
 
-#include <cassert>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -38,17 +37,6 @@ class Buffer {
     compact();
     return data_;
   }
-  // Room for n more bytes at the end; then commit(used) keeps the first `used` of them.
-  char* prepare(size_t n) {
-    compact();
-    prepared_at_ = data_.size();
-    data_.resize(prepared_at_ + n);
-    return data_.data() + prepared_at_;
-  }
-  void commit(size_t used) noexcept {
-    assert(prepared_at_ + used <= data_.size());  // at most what prepare() gave
-    data_.resize(prepared_at_ + used);
-  }
   // Gives memory back after a burst (e.g. a big CLIENTS reply).
   void shrink() {
     if (empty() && data_.capacity() > (256u << 10)) std::string().swap(data_);
@@ -63,5 +51,4 @@ class Buffer {
   }
   std::string data_;
   size_t read_ = 0;
-  size_t prepared_at_ = 0;
 };

@@ -31,10 +31,6 @@ struct Filters {
   uint64_t before_seq = 0;           // HTTP only (?before=SEQ, the page's "older" button):
                                      // a snapshot of notes with seq < before_seq; 0: no bound
   unsigned given = 0;                // bit per keyword already set (repeats are errors)
-
-  // True when a note can be selected from its position alone (no time, no MATCH): what a
-  // line-by-line check is not needed for.
-  bool positional() const noexcept { return !since_ms && !until_ms && match.empty(); }
 };
 
 // Parses the filter words after HISTORY/FOLLOW: `rest` is the line after the command word

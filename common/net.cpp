@@ -89,22 +89,6 @@ std::optional<SockAddr> SockAddr::from_ip(std::string_view ip, uint16_t port) {
   return a;
 }
 
-bool same_address(const SockAddr& a, const SockAddr& b) noexcept {
-  if (a.family() != b.family()) return false;
-  if (a.family() == AF_INET) {
-    const auto* x = reinterpret_cast<const sockaddr_in*>(&a.ss);
-    const auto* y = reinterpret_cast<const sockaddr_in*>(&b.ss);
-    return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-  }
-  if (a.family() == AF_INET6) {
-    const auto* x = reinterpret_cast<const sockaddr_in6*>(&a.ss);
-    const auto* y = reinterpret_cast<const sockaddr_in6*>(&b.ss);
-    return x->sin6_port == y->sin6_port &&
-           std::memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
-  }
-  return false;
-}
-
 std::optional<uint16_t> parse_port(std::string_view s) {
   auto v = parse_u64(s);
   if (!v || *v > 65535) return std::nullopt;
@@ -221,14 +205,6 @@ bool is_loopback(const SockAddr& a) noexcept {
     return (ntohl(reinterpret_cast<const sockaddr_in*>(&a.ss)->sin_addr.s_addr) >> 24) == 127;
   if (a.family() == AF_INET6)
     return IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<const sockaddr_in6*>(&a.ss)->sin6_addr);
-  return false;
-}
-
-bool is_wildcard(const SockAddr& a) noexcept {
-  if (a.family() == AF_INET)
-    return reinterpret_cast<const sockaddr_in*>(&a.ss)->sin_addr.s_addr == INADDR_ANY;
-  if (a.family() == AF_INET6)
-    return IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<const sockaddr_in6*>(&a.ss)->sin6_addr);
   return false;
 }
 

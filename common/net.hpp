@@ -11,9 +11,6 @@
 #include <string_view>
 #include <vector>
 
-// TODO(stale include): net.hpp uses no Fd, but a dozen files get Fd through it; include
-// fd.hpp where Fd is used, then drop this line.
-#include "fd.hpp"
 #include "text.hpp"  // parse_u64, once declared here
 
 // An IPv4 or IPv6 socket address. IPv4-mapped IPv6 addresses (::ffff:a.b.c.d), which a
@@ -37,7 +34,6 @@ struct SockAddr {
   static std::optional<SockAddr> from_ip(std::string_view ip, uint16_t port);
 };
 
-bool same_address(const SockAddr& a, const SockAddr& b) noexcept;  // family, IP and port
 
 // Parses "IP:PORT", "[V6]:PORT" (port required). nullopt when malformed.
 std::optional<SockAddr> parse_endpoint(std::string_view s);
@@ -72,4 +68,3 @@ bool resolve(const std::string& host, uint16_t port, int socktype, std::vector<S
              std::string& error);
 
 bool is_loopback(const SockAddr& a) noexcept;
-bool is_wildcard(const SockAddr& a) noexcept;

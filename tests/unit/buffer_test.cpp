@@ -1,8 +1,7 @@
-// buffer_test.cpp — common/buffer.hpp: exact byte counts through append, consume,
-// prepare/commit and compaction, checked against a plain std::string model.
+// buffer_test.cpp — common/buffer.hpp: exact byte counts through append, consume, tail and
+// compaction, checked against a plain std::string model.
 #include <doctest/doctest.h>
 
-#include <cstring>
 #include <string>
 
 #include "../../common/buffer.hpp"
@@ -55,48 +54,25 @@ TEST_CASE("buffer: binary bytes are kept as they are") {
   CHECK(b.view() == bin);
 }
 
-TEST_CASE("buffer: prepare and commit") {
-  Buffer b;
-  char* p = b.prepare(10);
-  std::memcpy(p, "abc", 3);
-  b.commit(3);
-  CHECK(b.size() == 3);
-  CHECK(b.view() == "abc");
-  // prepare after data, commit all of it
-  p = b.prepare(4);
-  std::memcpy(p, "defg", 4);
-  b.commit(4);
-  CHECK(b.view() == "abcdefg");
-  // commit nothing
-  b.prepare(100);
-  b.commit(0);
-  CHECK(b.size() == 7);
-  CHECK(b.view() == "abcdefg");
-}
-
-TEST_CASE("buffer: prepare compacts a mostly consumed buffer") {
+TEST_CASE("buffer: append compacts a mostly consumed buffer") {
   Buffer b;
   b.append("0123456789");
-  b.consume(8);  // 8 >= 10/2: the next prepare drops the consumed front
+  const char* start = b.data();
+  b.consume(8);  // 8 >= 10/2: the next append drops the consumed front
   CHECK(b.view() == "89");
-  char* p = b.prepare(4);
-  CHECK(p == b.data() + 2);  // the readable bytes now start the storage
-  std::memcpy(p, "ab", 2);
-  b.commit(2);
+  b.append("ab");
+  CHECK(b.data() == start);  // the readable bytes now start the storage
   CHECK(b.size() == 4);
   CHECK(b.view() == "89ab");
 }
 
-TEST_CASE("buffer: prepare keeps a little consumed front in place") {
+TEST_CASE("buffer: append keeps a little consumed front in place") {
   Buffer b;
   b.append("0123456789");
   const char* before = b.data();
   b.consume(2);  // 2 < 10/2: no compaction
   CHECK(b.data() == before + 2);
-  char* p = b.prepare(3);
-  CHECK(p == b.data() + 8);
-  std::memcpy(p, "xyz", 3);
-  b.commit(3);
+  b.append("xyz");
   CHECK(b.size() == 11);
   CHECK(b.view() == "23456789xyz");
 }
@@ -163,11 +139,11 @@ TEST_CASE("buffer: random operations match a string model") {
         break;
       }
       case 2: {
-        size_t want = rnd(200) + 1, used = rnd(static_cast<uint32_t>(want) + 1);
-        char* p = b.prepare(want);
-        for (size_t i = 0; i < used; ++i) p[i] = static_cast<char>('A' + (step + i) % 26);
-        b.commit(used);
-        for (size_t i = 0; i < used; ++i) model += static_cast<char>('A' + (step + i) % 26);
+        std::string s;
+        for (size_t i = 0, used = rnd(200); i < used; ++i)
+          s += static_cast<char>('A' + (step + i) % 26);
+        b.append(s);
+        model += s;
         break;
       }
       case 3: {

@@ -66,8 +66,6 @@ TEST_CASE("filters: every keyword, alone") {
   CHECK(ok(" LAST 20").last == uint64_t{20});
   CHECK(ok(" LAST 0").last == uint64_t{0});
   CHECK(ok(" MATCH milk").match == "milk");
-  CHECK(ok(" MATCH milk").positional() == false);
-  CHECK(ok(" LAST 5 FROM 1.2.3.4 SINCE 9").positional());
 }
 
 TEST_CASE("filters: any order, any case, combined") {
