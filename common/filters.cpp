@@ -3,13 +3,6 @@
 
 #include "protocol.hpp"
 
-bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (fold_ascii(a[i]) != fold_ascii(b[i])) return false;
-  return true;
-}
-
 std::string quote_word(std::string_view w) {
   std::string out = "'";
   for (size_t i = 0; i < w.size() && i < 24; ++i) {

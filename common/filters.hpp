@@ -55,13 +55,7 @@ std::string to_wire(const Filters& f);
 // milliseconds since the epoch; nullopt for anything else (no 2026-02-30, no 24:00:00).
 std::optional<int64_t> parse_query_time(std::string_view s) noexcept;
 
-// ASCII case-fold of one byte: 'A'..'Z' to 'a'..'z', every other byte unchanged.
-inline char fold_ascii(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-}
-
-// ASCII case-insensitive equality (command words and keywords).
-bool iequals_ascii(std::string_view a, std::string_view b) noexcept;
+// fold_ascii and iequals_ascii (command words, keywords): common/text.hpp.
 // Echoes a client's word back safely in a reason: quoted, at most 24 bytes, printable ASCII
 // ('?' for any other byte), "..." when cut.
 std::string quote_word(std::string_view w);

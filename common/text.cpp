@@ -45,3 +45,10 @@ std::optional<uint64_t> parse_hex64(std::string_view s) noexcept {
   }
   return v;
 }
+
+bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (fold_ascii(a[i]) != fold_ascii(b[i])) return false;
+  return true;
+}

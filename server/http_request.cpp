@@ -24,8 +24,6 @@ bool tchar(char c) noexcept {
   }
 }
 
-char lower(char c) noexcept { return upper(c) ? static_cast<char>(c + 32) : c; }
-
 std::string_view trim(std::string_view s) noexcept {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -47,7 +45,7 @@ std::optional<std::string_view> next_line(std::string_view buf, size_t pos, size
 bool has_token(std::string_view v, std::string_view token) noexcept {
   while (!v.empty()) {
     size_t comma = v.find(',');
-    if (iequals(trim(v.substr(0, comma)), token)) return true;
+    if (iequals_ascii(trim(v.substr(0, comma)), token)) return true;
     if (comma == std::string_view::npos) break;
     v.remove_prefix(comma + 1);
   }
@@ -70,13 +68,6 @@ Parsed fail(int status, std::string why) {
 }
 
 }  // namespace
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
-}
 
 bool is_request_line(std::string_view line) noexcept {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
@@ -102,13 +93,13 @@ bool may_become_request_line(std::string_view partial) noexcept {
 
 std::optional<std::string_view> Request::header(std::string_view name) const noexcept {
   for (const auto& [n, v] : headers)
-    if (iequals(n, name)) return v;
+    if (iequals_ascii(n, name)) return v;
   return std::nullopt;
 }
 
 size_t Request::header_count(std::string_view name) const noexcept {
   size_t k = 0;
-  for (const auto& h : headers) k += iequals(h.first, name);
+  for (const auto& h : headers) k += iequals_ascii(h.first, name);
   return k;
 }
 
@@ -223,7 +214,7 @@ Parsed parse_request(std::string_view buf, size_t max_body) {
 Expectation expectation(const Request& r) noexcept {
   std::optional<std::string_view> e = r.header("Expect");
   if (!e || r.minor == 0) return Expectation::none;
-  return iequals(*e, "100-continue") && r.header_count("Expect") == 1
+  return iequals_ascii(*e, "100-continue") && r.header_count("Expect") == 1
              ? Expectation::continue_100
              : Expectation::unsupported;
 }
@@ -297,9 +288,9 @@ bool host_allowed(std::string_view value, const std::vector<std::string>& names)
   std::string_view host, port;
   if (!split_authority(value, host, port)) return false;
   if (host.front() == '[') return SockAddr::from_ip(host.substr(1, host.size() - 2), 0).has_value();
-  if (iequals(host, "localhost")) return true;
+  if (iequals_ascii(host, "localhost")) return true;
   for (const std::string& n : names)
-    if (iequals(host, n)) return true;
+    if (iequals_ascii(host, n)) return true;
   // An IPv4 literal in dotted-quad form only (inet_pton's rules).
   return SockAddr::from_ip(host, 0).has_value() && host.find(':') == std::string_view::npos;
 }
@@ -319,7 +310,7 @@ bool same_origin(std::string_view origin, std::string_view host_header) noexcept
   if (!split_authority(origin, oh, op) || !split_authority(host_header, hh, hp)) return false;
   if (op.empty()) op = default_port;
   if (hp.empty()) hp = default_port;
-  return iequals(oh, hh) && op == hp;
+  return iequals_ascii(oh, hh) && op == hp;
 }
 
 }  // namespace http

@@ -104,7 +104,4 @@ bool host_allowed(std::string_view host, const std::vector<std::string>& names) 
 // https). "null" and anything malformed are not the same origin.
 bool same_origin(std::string_view origin, std::string_view host) noexcept;
 
-// ASCII case-insensitive equality (header names, tokens).
-bool iequals(std::string_view a, std::string_view b) noexcept;
-
 }  // namespace http

@@ -51,7 +51,7 @@ void count_status(Stats& st, int status) noexcept {
 bool json_type(std::string_view v) noexcept {
   std::string_view base = v.substr(0, v.find(';'));
   while (!base.empty() && base.back() == ' ') base.remove_suffix(1);
-  return http::iequals(base, "application/json");
+  return iequals_ascii(base, "application/json");
 }
 
 // "name value" STATS lines -> one JSON object.

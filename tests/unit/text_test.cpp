@@ -56,3 +56,16 @@ TEST_CASE("text: parse_hex64 takes 1-16 lower-case hex digits") {
   append_hex(s, 0xdeadbeef, 16);
   CHECK(parse_hex64(s) == 0xdeadbeefULL);
 }
+
+TEST_CASE("text: iequals_ascii folds A-Z only; fold_ascii leaves other bytes alone") {
+  CHECK(iequals_ascii("HISTORY", "history"));
+  CHECK(iequals_ascii("Content-Type", "content-TYPE"));
+  CHECK(iequals_ascii("", ""));
+  CHECK_FALSE(iequals_ascii("QUIT", "QUI"));
+  CHECK_FALSE(iequals_ascii("[", "{"));  // 0x5B and 0x7B differ by 32 but are not letters
+  CHECK_FALSE(iequals_ascii("\xc3\x89", "\xc3\xa9"));  // É and é: not ASCII, not folded
+  for (int c = 0; c < 256; ++c) {
+    char ch = static_cast<char>(c);
+    CHECK(fold_ascii(ch) == ((c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : ch));
+  }
+}
