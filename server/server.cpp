@@ -77,8 +77,9 @@ int Server::start(std::string& error) {
     return kExitFailure;
   }
   // --fsync always: the group commit's fdatasyncs run on a thread (pipelined group commit,
-  // store.hpp); its eventfd wakes the loop when a commit is durable.
-  if (cfg_.fsync == FsyncMode::always && !store_.start_sync_thread(error)) return kExitFailure;
+  // store.hpp); its eventfd wakes the loop when a commit is durable. --fsync everysec: the
+  // once-a-second fdatasyncs run there too, so the loop never waits for the disk.
+  if (cfg_.fsync != FsyncMode::never && !store_.start_sync_thread(error)) return kExitFailure;
   for (int fd : {self_pipe_[0], intake_.fd(), listener_.fd(), store_.sync_fd()}) {
     if (fd >= FD_SETSIZE) {
       error = "descriptor " + std::to_string(fd) + " is beyond what select() can watch (" +
@@ -205,6 +206,13 @@ void Server::on_signals() {
 }
 
 void Server::commit(int64_t now_ms, int64_t wall) {
+  if (store_.background_sync_pending() && store_.sync_ended()) {  // --fsync everysec
+    std::string error;
+    if (store_.finish_background_sync(error))
+      ++stats_.store_syncs;
+    else
+      log_line(error);
+  }
   if (store_.in_flight()) {
     if (!store_.sync_ended()) return;  // what was read meanwhile waits for the next commit
     finish_commit(now_ms);
@@ -343,12 +351,9 @@ void Server::close_finished() {
 void Server::check_timers(int64_t now_ms) {
   last_timer_ms_ = now_ms;
   if (now_ms - last_store_check_ms_ >= 500) check_store(now_ms);
-  if (cfg_.fsync == FsyncMode::everysec && store_.dirty() && now_ms - last_sync_ms_ >= 1000) {
-    std::string error;
-    if (store_.sync(error))
-      ++stats_.store_syncs;
-    else
-      log_line(error);
+  if (cfg_.fsync == FsyncMode::everysec && store_.dirty() &&
+      !store_.background_sync_pending() && now_ms - last_sync_ms_ >= 1000) {
+    store_.begin_background_sync();  // counted when it ends (commit())
     last_sync_ms_ = now_ms;
   }
   for (auto& s : sessions_) {

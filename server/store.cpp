@@ -175,7 +175,26 @@ bool Store::finish_append(std::string& error) {
   return true;
 }
 
+void Store::begin_background_sync() {
+  assert(sync_.started() && !sync_.pending());
+  sync_.submit(log_.get(), chk_.get());
+  background_sync_ = true;
+  dirty_ = false;
+}
+
+bool Store::finish_background_sync(std::string& error) {
+  assert(background_sync_);
+  const int err = sync_.collect();
+  background_sync_ = false;
+  if (err == 0) return true;
+  dirty_ = true;  // the next second tries again
+  error = "fdatasync of " + log_path_ + " or " + chk_path_ + " failed: " + errno_text(err) +
+          " (--fsync everysec: the notes written in the last second may not be on disk)";
+  return false;
+}
+
 bool Store::sync(std::string& error) {
+  if (background_sync_ && !finish_background_sync(error)) return false;
   if (!dirty_) return true;
   if (::fdatasync(log_.get()) != 0 || ::fdatasync(chk_.get()) != 0) {
     error = "fdatasync of " + log_path_ + " failed: " + errno_text(errno);

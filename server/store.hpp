@@ -103,7 +103,7 @@ class Store {
   bool start_sync_thread(std::string& error) { return sync_.start(error); }
   bool begin_append(const std::vector<NoteToAppend>& notes, std::string& error);
   bool finish_append(std::string& error);
-  bool in_flight() const noexcept { return sync_.pending(); }
+  bool in_flight() const noexcept { return sync_.pending() && !background_sync_; }
   bool sync_ended() const noexcept { return sync_.ended(); }
   int sync_fd() const noexcept { return sync_.event_fd(); }
   // Are notes.log and notes.chk still the files this store opened (same device and inode at
@@ -116,9 +116,21 @@ class Store {
   // this store wrote; after it was found shorter, the end of the last whole note it still
   // holds (never more again, so a file refilled by someone else is not sent).
   uint64_t readable_end() const noexcept;
-  // fdatasync() of both files if anything was written since the last sync (everysec).
+  // fdatasync() of both files if anything was written since the last sync (everysec), on
+  // the calling thread: first waits for a background sync in progress (below). Used at
+  // shutdown, where the flush must be done before exit.
   bool sync(std::string& error);
   bool dirty() const noexcept { return dirty_; }
+  // --fsync everysec off the loop (as redis's background fsync): begin_background_sync()
+  // hands fdatasync(notes.log) and fdatasync(notes.chk) to the sync thread and clears
+  // dirty(); the loop goes on writing (a pwrite beside a running fdatasync is fine: what the
+  // sync covers is at least what was written before it started). When sync_ended() (the
+  // eventfd is readable), finish_background_sync() collects it: false with a one-line reason
+  // naming the errno (and dirty() again) when the disk refused. Preconditions:
+  // start_sync_thread() done, no job pending (neither a commit in flight nor a sync).
+  void begin_background_sync();
+  bool background_sync_pending() const noexcept { return background_sync_; }
+  bool finish_background_sync(std::string& error);
 
   // last_seq is the highest seq ever given (the seq floor), also when its note was lost to
   // damage or cut from a torn tail: the next note never takes a seq given before.
@@ -162,6 +174,7 @@ class Store {
   uint64_t chk_size_ = 0;
   uint64_t last_seq_ = 0;
   bool dirty_ = false;
+  bool background_sync_ = false;  // the sync thread's job is an everysec sync, not a commit
   bool locked_ = false;  // this process holds the flock on LOCK
   std::string failed_;   // what check_files() found changed; non-empty: unavailable
   dev_t log_dev_ = 0, chk_dev_ = 0;
