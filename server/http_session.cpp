@@ -392,13 +392,13 @@ void HttpSession::on_committed(SessionContext& ctx, Buffer& out, uint64_t seq,
   respond(ctx, out, 201, kJson, "{\"seq\":" + std::to_string(seq) + "}\n");
 }
 
-const char* HttpSession::check(const SessionContext& ctx, int64_t now_ms, bool have_input,
+CloseReason HttpSession::check(const SessionContext& ctx, int64_t now_ms, bool have_input,
                                uint64_t backlog_limit) const noexcept {
   const int64_t idle_ms = static_cast<int64_t>(ctx.cfg.idle_timeout_s) * 1000;
   if (state_ == State::requests && have_input && partial_since_ms_ >= 0 &&
       now_ms - partial_since_ms_ > idle_ms)
-    return "request not complete within --idle-timeout";
+    return CloseReason::request_incomplete;
   if (state_ == State::events && cursor_->backlog_bytes(ctx.store, ctx.index) > backlog_limit)
-    return "event stream backlog over 16 MiB";
-  return nullptr;
+    return CloseReason::events_backlog;
+  return CloseReason::none;
 }

@@ -21,6 +21,7 @@
 #include "../common/net.hpp"
 #include "exactly_once.hpp"
 #include "../common/filters.hpp"
+#include "close_reason.hpp"
 #include "history_cursor.hpp"
 #include "http_request.hpp"
 #include "rate_limit.hpp"
@@ -90,8 +91,8 @@ class HttpSession {
   static size_t input_limit(const Config& cfg) noexcept;
   static size_t max_body(const Config& cfg) noexcept;
   // Limits beyond the TcpSession's: a request left incomplete for --idle-timeout
-  // (slowloris), an SSE backlog over the follower limit. A reason to close, or nullptr.
-  const char* check(const SessionContext& ctx, int64_t now_ms, bool have_input,
+  // (slowloris), an SSE backlog over the follower limit. A reason to close, or none.
+  CloseReason check(const SessionContext& ctx, int64_t now_ms, bool have_input,
                     uint64_t backlog_limit) const noexcept;
 
  private:

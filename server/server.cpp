@@ -336,8 +336,12 @@ void Server::close_finished() {
       ++i;
       continue;
     }
-    if (s.close_reason() && std::strcmp(s.close_reason(), "connection reset by peer") != 0)
-      log_line("closed " + s.peer() + ": " + s.close_reason());
+    // Every close is counted by its reason; all but the peer's and the protocol's are logged.
+    const CloseReason why = s.close_reason();
+    if (StatCounter counter = close_counter(why)) ++(stats_.*counter);
+    if (is_logged(why))
+      log_line("closed " + s.peer() + ": " + to_string(why) +
+               (s.close_detail().empty() ? "" : ": " + s.close_detail()));
     selector_.forget(s.fd());
     s.drain_input();
     for (auto* posts : {&http_shared_.posts, &posts_in_flight_})  // its note is still stored
@@ -358,13 +362,8 @@ void Server::check_timers(int64_t now_ms) {
   }
   for (auto& s : sessions_) {
     if (s->done()) continue;
-    if (const char* why = s->check_timeouts(ctx_, now_ms)) {
-      if (std::strcmp(why, "idle") == 0)
-        ++stats_.tcp_closed_idle;
-      else if (std::strcmp(why, "closing") != 0)
-        ++stats_.tcp_closed_stalled;
-      s->abort(why);
-    }
+    if (CloseReason why = s->check_timeouts(ctx_, now_ms); why != CloseReason::none)
+      s->close_now(why);
   }
 }
 

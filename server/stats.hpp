@@ -68,6 +68,7 @@ Refusal refusal_of(NoteError e) noexcept;
   X(tcp_closed_idle, "tcp_closed_idle", "connections closed after --idle-timeout")              \
   X(tcp_closed_stalled, "tcp_closed_stalled", "output made no progress / follower backlog")     \
   X(tcp_closed_line_too_long, "tcp_closed_line_too_long", "a command line over 1024 bytes")     \
+  X(tcp_closed_error, "tcp_closed_error", "closed on a socket or store read error (logged)")    \
   X(tcp_commands, "tcp_commands", "commands executed")                                          \
   X(tcp_history_bytes, "tcp_history_bytes_sent", "note bytes sent by HISTORY and FOLLOW")       \
   X(http_requests, "http_requests", "HTTP requests parsed")                                     \

@@ -15,11 +15,6 @@
 
 namespace {
 
-// Errors of a socket whose peer is gone (as opposed to errors reading the store).
-bool is_peer_gone(int e) noexcept {
-  return e == EPIPE || e == ECONNRESET || e == ENOTCONN || e == ETIMEDOUT ||
-         e == ECONNABORTED || e == EHOSTUNREACH || e == ENETUNREACH || e == ENETDOWN;
-}
 // HTTP /notes and /events fill the output to this, like HISTORY's kStreamFill (JSON is a
 // little longer than the note lines it comes from).
 constexpr size_t kHttpFill = 96 << 10;
@@ -121,9 +116,11 @@ void TcpSession::on_readable(SessionContext& ctx, int64_t now_ms) {
       peer_eof_ = true;
       break;
     }
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) {
-      abort("connection reset by peer");
+    const int err = errno;
+    const ErrnoKind kind = classify_socket_errno(err);
+    if (kind == ErrnoKind::retry) continue;
+    if (kind != ErrnoKind::again) {
+      socket_failed(err, "recv");
       return;
     }
     break;
@@ -148,9 +145,8 @@ void TcpSession::process_lines(SessionContext& ctx, int64_t now_ms) {
     // 1024 bytes with no terminator in sight, or a complete line longer than that.
     if (line.size() > kMaxCommandLine ||
         (nl == std::string_view::npos && buf.size() >= kMaxCommandLine)) {
-      ++ctx.stats.tcp_closed_line_too_long;
       out_.append("ERR line too long\n");
-      close_reason_ = "line too long";
+      close_reason_ = CloseReason::line_too_long;  // the ERR line is still sent
       state_ = State::closing;
       in_.clear();
       return;
@@ -285,10 +281,11 @@ size_t TcpSession::stream_raw(SessionContext& ctx, size_t budget, int64_t now_ms
       moved(now_ms);
       continue;
     }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    if (n < 0 && is_peer_gone(errno)) {
-      abort("connection reset by peer");
+    const ErrnoKind kind = n < 0 ? classify_socket_errno(errno) : ErrnoKind::local;
+    if (kind == ErrnoKind::retry) continue;
+    if (kind == ErrnoKind::again) break;
+    if (kind == ErrnoKind::peer_gone) {
+      close_now(CloseReason::peer_reset);
       break;
     }
     // The file, not the peer: it ended early (truncated meanwhile) or could not be read.
@@ -315,8 +312,7 @@ void TcpSession::store_read_stopped(SessionContext& ctx, const std::string& why)
              std::to_string(cursor_->lines()) + " counts the lines sent");
     return;
   }
-  log_line("closed " + peer_text_ + where + ": " + why);
-  abort("store read failed");
+  close_now(CloseReason::store_read_failed, why + where);
 }
 
 bool TcpSession::flush(SessionContext& ctx, size_t& budget, int64_t now_ms) {
@@ -330,9 +326,11 @@ bool TcpSession::flush(SessionContext& ctx, size_t& budget, int64_t now_ms) {
       moved(now_ms);
       continue;
     }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
-    abort("connection reset by peer");
+    const int err = n < 0 ? errno : ECONNRESET;  // (send never returns 0 for a TCP socket)
+    const ErrnoKind kind = classify_socket_errno(err);
+    if (kind == ErrnoKind::retry) continue;
+    if (kind == ErrnoKind::again) return true;
+    socket_failed(err, "send");
     return false;
   }
   if (out_.empty()) out_.shrink();
@@ -393,30 +391,33 @@ size_t TcpSession::write_some(SessionContext& ctx, int64_t now_ms, const size_t 
   return total - budget;
 }
 
-const char* TcpSession::check_timeouts(const SessionContext& ctx,
+CloseReason TcpSession::check_timeouts(const SessionContext& ctx,
                                        int64_t now_ms) const noexcept {
+  using R = CloseReason;
   const int64_t idle_ms = static_cast<int64_t>(ctx.cfg.idle_timeout_s) * 1000;
-  if (state_ == State::closing) return now_ms - last_progress_ms_ > 2000 ? "closing" : nullptr;
+  if (state_ == State::closing)
+    return now_ms - last_progress_ms_ > 2000 ? R::closing_stalled : R::none;
   if (state_ == State::commands && first_line_ && ctx.cfg.http && !in_.empty() &&
       now_ms - last_progress_ms_ > idle_ms)
-    return "request not complete within --idle-timeout";  // a slowloris before the decision
+    return R::request_incomplete;  // a slowloris before the decision
   if (state_ == State::http) {
     bool pending = !out_.empty() || http_->can_produce(ctx);
-    if (pending && now_ms - last_progress_ms_ > idle_ms) return "output stalled";
-    if (const char* why = http_->check(ctx, now_ms, !in_.empty(), kFollowBacklogMax)) return why;
-    if (!pending && !http_->busy() && now_ms - last_io_ms_ > idle_ms) return "idle";
-    return nullptr;
+    if (pending && now_ms - last_progress_ms_ > idle_ms) return R::output_stalled;
+    if (R why = http_->check(ctx, now_ms, !in_.empty(), kFollowBacklogMax); why != R::none)
+      return why;
+    if (!pending && !http_->busy() && now_ms - last_io_ms_ > idle_ms) return R::idle;
+    return R::none;
   }
   bool pending = !out_.empty() || state_ == State::history ||
                  (state_ == State::follow && !stream_finished(ctx));
-  if (pending && now_ms - last_progress_ms_ > idle_ms) return "output stalled";
+  if (pending && now_ms - last_progress_ms_ > idle_ms) return R::output_stalled;
   if (state_ == State::follow) {
     // The backlog: bytes of notes stored since FOLLOW began that it has not taken yet.
     if (cursor_ && cursor_->backlog_bytes(ctx.store, ctx.index) > kFollowBacklogMax)
-      return "follower backlog over 16 MiB";
+      return R::follower_backlog;
   }
-  if (!pending && state_ != State::follow && now_ms - last_io_ms_ > idle_ms) return "idle";
-  return nullptr;
+  if (!pending && state_ != State::follow && now_ms - last_io_ms_ > idle_ms) return R::idle;
+  return R::none;
 }
 
 void TcpSession::begin_shutdown(SessionContext& ctx) {
@@ -431,17 +432,25 @@ bool TcpSession::finish_stream_line(SessionContext& ctx) {
   const bool ok = cursor_->finish_line(ctx.store, out_.tail());
   ctx.stats.tcp_history_bytes += out_.size() - before;
   if (!ok) {  // half a line and a close is all that is left to say
-    log_line("closed " + peer_text_ + " in the middle of a note line: " + cursor_->error());
-    abort("store read failed");
+    close_now(CloseReason::store_read_failed,
+              "in the middle of a note line: " + cursor_->error());
   }
   cursor_.reset();  // the stream ends here
   return ok;
 }
 
-void TcpSession::abort(const char* reason) noexcept {
+void TcpSession::close_now(CloseReason why, std::string detail) noexcept {
   state_ = State::closing;
   out_.clear();
-  if (!close_reason_) close_reason_ = reason;
+  if (close_reason_ != CloseReason::none) return;
+  close_reason_ = why;
+  close_detail_ = std::move(detail);
+}
+
+void TcpSession::socket_failed(int err, const char* call) {
+  if (classify_socket_errno(err) == ErrnoKind::peer_gone)
+    return close_now(CloseReason::peer_reset);
+  close_now(CloseReason::socket_error, std::string(call) + ": " + std::strerror(err));
 }
 
 void TcpSession::drain_input() noexcept {

@@ -21,6 +21,7 @@
 #include "../common/fd.hpp"
 #include "../common/net.hpp"
 #include "../common/protocol.hpp"
+#include "close_reason.hpp"
 #include "config.hpp"
 #include "history_cursor.hpp"
 #include "index.hpp"
@@ -75,16 +76,20 @@ class TcpSession {
   // store (the server shares one budget per turn among its sessions). Returns the bytes
   // spent.
   size_t pump_output(SessionContext& ctx, int64_t now_ms, size_t budget = kTurnWriteBudget);
-  // Idle and stall limits. Returns a reason when the session must go now.
-  const char* check_timeouts(const SessionContext& ctx, int64_t now_ms) const noexcept;
+  // Idle and stall limits. Returns the reason when the session must go now, else none.
+  CloseReason check_timeouts(const SessionContext& ctx, int64_t now_ms) const noexcept;
   // Server stop: answer nothing more, give pending output (and the rest of a note line a
   // FOLLOW or HISTORY stands in) a last chance.
   void begin_shutdown(SessionContext& ctx);
-  void abort(const char* reason) noexcept;
+  // Ends the connection at the end of this turn: pending output is dropped, the fd is closed
+  // with a FIN (drain_input), never a reset. The first reason given sticks; detail (an errno
+  // text, a file and byte offset) goes into the log line.
+  void close_now(CloseReason why, std::string detail = {}) noexcept;
   // Before the fd closes: read away unread input, so close() does not send a reset that
   // could destroy the last reply ("ERR line too long") before the peer reads it.
   void drain_input() noexcept;
-  const char* close_reason() const noexcept { return close_reason_; }
+  CloseReason close_reason() const noexcept { return close_reason_; }
+  const std::string& close_detail() const noexcept { return close_detail_; }
 
  private:
   // http: the first line was an HTTP request line; http_ speaks for the connection.
@@ -103,9 +108,12 @@ class TcpSession {
   bool stream_finished(const SessionContext& ctx) const noexcept;
   // Ends a HISTORY or FOLLOW before BYE or a close: a raw stream that stopped mid-line gets
   // the rest of that line queued. False when the store could not give it (the session is
-  // aborted then: a close is the only honest end).
+  // closed then with a store read error: a close is the only honest end).
   bool finish_stream_line(SessionContext& ctx);
-  // Writes out_ to the socket; false when the peer is gone.
+  // recv/send on the socket failed with err (neither EINTR nor EAGAIN): close_now with
+  // peer_reset when the peer is gone, else with socket_error and the errno text.
+  void socket_failed(int err, const char* call);
+  // Writes out_ to the socket; false when the socket failed (the session is closing).
   bool flush(SessionContext& ctx, size_t& budget, int64_t now_ms);
   void moved(int64_t now_ms) noexcept { last_io_ms_ = last_progress_ms_ = now_ms; }
 
@@ -115,7 +123,8 @@ class TcpSession {
   Buffer in_, out_;
   State state_ = State::commands;
   bool peer_eof_ = false;
-  const char* close_reason_ = nullptr;
+  CloseReason close_reason_ = CloseReason::none;
+  std::string close_detail_;
   int64_t last_io_ms_, last_progress_ms_;
   std::optional<HistoryCursor> cursor_;  // the running HISTORY or FOLLOW
   bool caught_up_ = false;    // FOLLOW: nothing was pending at the end of the last write

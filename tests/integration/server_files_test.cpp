@@ -139,6 +139,30 @@ TEST_CASE("files: copytruncate under a running server: no NUL is ever sent, END 
   CHECK(again.log().find("notes.log is damaged at byte 0") != std::string::npos);
 }
 
+TEST_CASE("files: a FOLLOW over a truncated notes.log is closed, logged with file and offset, "
+          "counted in tcp_closed_error") {
+  // A close that is not the peer's doing (issue 10): one log line naming the peer and the
+  // reason, one count in STATS; a peer's own close is neither logged nor counted there.
+  ServerProcess s;
+  REQUIRE(s.started());
+  Udp u(s.udp_port());
+  CHECK(u.ask("one") == "OK 1\n");
+  CHECK(u.ask("two") == "OK 2\n");
+  Tcp quiet(s.tcp_port());
+  REQUIRE(quiet.send("PING\n"));
+  CHECK(quiet.line() == "PONG");
+  quiet.close();  // the peer's close: quiet
+  REQUIRE(::truncate(s.store_path().c_str(), 0) == 0);
+  Tcp follower(s.tcp_port());
+  REQUIRE(follower.send("FOLLOW\n"));
+  CHECK(follower.closed(5000));
+  CHECK(wait_stat(s.tcp_port(), "tcp_closed_error", 1) == 1);
+  CHECK(s.wait_log(": store read failed: notes.log holds fewer bytes than the server wrote"));
+  CHECK(s.log().find(" at byte 0 of ") != std::string::npos);
+  CHECK(s.log().find("connection reset by peer") == std::string::npos);
+  CHECK(stat_value(s.tcp_port(), "tcp_closed_stalled") == 0);
+}
+
 TEST_CASE("files: notes.log truncated while a large HISTORY is being sent") {
   TempDir t;
   const std::string data = t.path() + "/data";
